@@ -1,0 +1,66 @@
+// The control-plane database: PGlite in the data directory by default, a
+// PostgreSQL server when DATABASE_URL is set. Migrations run before first use.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Config } from '../config/env.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { migrate, type MigrationReport } from './migrate.js';
+
+export type { PrismaClient };
+
+export interface Database {
+  readonly prisma: PrismaClient;
+  readonly backend: 'pglite' | 'postgresql';
+  readonly migrations: MigrationReport;
+  close(): Promise<void>;
+}
+
+export async function createDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Database> {
+  if (config.databaseUrl) return connectPostgres(config.databaseUrl);
+  return openPglite(path.join(config.dataDir, 'pglite'));
+}
+
+async function connectPostgres(url: string): Promise<Database> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let migrations: MigrationReport;
+  try {
+    migrations = await migrate({
+      query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+      exec: async (sql: string) => {
+        await client.query(sql);
+      },
+    });
+  } finally {
+    await client.end();
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 20 }) });
+  await prisma.$connect();
+  return { prisma, backend: 'postgresql', migrations, close: () => prisma.$disconnect() };
+}
+
+async function openPglite(dir: string): Promise<Database> {
+  await mkdir(dir, { recursive: true });
+  const db = await PGlite.create(dir);
+  const migrations = await migrate({
+    query: async <T>(sql: string, params?: unknown[]) => (await db.query(sql, params)).rows as T[],
+    exec: async (sql: string) => {
+      await db.exec(sql);
+    },
+  });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  await prisma.$connect();
+  return {
+    prisma,
+    backend: 'pglite',
+    migrations,
+    close: async () => {
+      await prisma.$disconnect();
+      await db.close();
+    },
+  };
+}
