@@ -1,0 +1,79 @@
+// Live events: nexusEvents streams REMEMBERED / FORGOTTEN for the domains the
+// token can read (all of them by default), as they happen, across gateways.
+import { Repeater } from 'graphql-yoga';
+import { builder } from '../builder.js';
+import { viewerOf } from '../context.js';
+import { grantDomain } from '../../auth/access.js';
+import { assertKey } from '../../auth/identifiers.js';
+import { BadUserInputError, NotFoundError } from '../../auth/errors.js';
+import { domainByKey } from '../../tenancy/domains.js';
+import { fromWire, type NexusEventPayload } from '../../events/nexus-events.js';
+
+const NexusEventRef = builder.objectType('NexusEvent', {
+  description: 'Something happened in a domain the token can read.',
+  fields: (t) => ({
+    type: t.exposeString('type', { description: 'REMEMBERED or FORGOTTEN.' }),
+    recordId: t.exposeID('recordId', { nullable: true, description: 'The record forgotten (FORGOTTEN events).' }),
+    domain: t.field({
+      type: 'Domain',
+      resolve: async (e, _args, ctx) => {
+        const domain = await ctx.loaders.domainByKey.load(`${e.tenantId}/${e.domainKey}`);
+        if (!domain) throw new NotFoundError('domain', e.domainKey);
+        return domain;
+      },
+    }),
+    surface: t.field({
+      type: 'Surface',
+      nullable: true,
+      resolve: (e, _args, ctx) => (e.surfaceId ? ctx.loaders.surfaceById.load(e.surfaceId) : null),
+    }),
+    record: t.field({ type: 'Record', nullable: true, resolve: (e) => (e.record ? fromWire(e.record) : null) }),
+  }),
+});
+
+/** Merges several subscriptions into one stream, ending them all when the client leaves. */
+function merge<T>(sources: AsyncIterable<T>[]): AsyncIterable<T> {
+  return new Repeater<T>(async (push, stop) => {
+    const iterators = sources.map((s) => s[Symbol.asyncIterator]());
+    const pumps = iterators.map(async (it) => {
+      for (;;) {
+        const next = await it.next();
+        if (next.done) return;
+        await push(next.value);
+      }
+    });
+    await stop;
+    await Promise.all(iterators.map((it) => it.return?.()));
+    await Promise.allSettled(pumps);
+  });
+}
+
+builder.subscriptionFields((t) => ({
+  nexusEvents: t.field({
+    type: NexusEventRef,
+    description: 'Default: every readable domain. FORBIDDEN for a domain the token cannot read.',
+    args: { domains: t.arg.stringList() },
+    subscribe: async (_root, { domains }, ctx) => {
+      const viewer = viewerOf(ctx);
+      let keys: string[];
+      if (domains == null) {
+        keys =
+          viewer.role === 'OWNER'
+            ? (await ctx.prisma.domain.findMany({ where: { tenantId: viewer.tenantId }, select: { key: true } })).map((d) => d.key)
+            : [...viewer.mounts.keys()];
+      } else {
+        if (domains.length === 0 || domains.length > 64) throw new BadUserInputError('domains takes 1 to 64 keys', 'domains');
+        keys = [...new Set(domains.map((k) => assertKey(k, 'domains')))];
+        for (const key of keys) grantDomain(viewer, key, false);
+        if (viewer.role === 'OWNER') await Promise.all(keys.map((k) => domainByKey(ctx.prisma, viewer.tenantId, k)));
+      }
+      // Re-checked per key: the grant is the rule that decides what a stream may carry.
+      const sources = keys.map((key) => {
+        grantDomain(viewer, key, false);
+        return ctx.services.events.subscribe(viewer.tenantId, key);
+      });
+      return merge<NexusEventPayload>(sources);
+    },
+    resolve: (event) => event,
+  }),
+}));

@@ -1,0 +1,119 @@
+// Surface (an app, connector or dashboard) and its mounts: createSurface,
+// setMounts, issueSurfaceToken and revokeToken.
+import { builder } from '../builder.js';
+import { viewerOf } from '../context.js';
+import { NotFoundError } from '../../auth/errors.js';
+import { createSurface, setMounts } from '../../tenancy/surfaces.js';
+import { issueSurfaceToken, revokeToken } from '../../tenancy/tokens.js';
+
+export const SurfaceKindEnum = builder.enumType('SurfaceKind', { values: ['APP', 'CONNECTOR', 'DASHBOARD'] as const });
+export const MountAccessEnum = builder.enumType('MountAccess', { values: ['READ', 'READ_WRITE'] as const });
+
+export const MountRef = builder.objectType('Mount', {
+  description: 'A domain a surface may use, and how.',
+  fields: (t) => ({
+    access: t.field({ type: MountAccessEnum, resolve: (m) => m.access }),
+    domain: t.field({
+      type: 'Domain',
+      resolve: async (m, _args, ctx) => {
+        const domain = await ctx.loaders.domainById.load(m.domainId);
+        if (!domain) throw new NotFoundError('domain', m.domainId);
+        return domain;
+      },
+    }),
+  }),
+});
+
+export const SurfaceRef = builder.objectType('Surface', {
+  description: 'An app, connector or dashboard acting for the person, with its home domain and mounts.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    key: t.exposeString('key'),
+    name: t.exposeString('name'),
+    kind: t.field({ type: SurfaceKindEnum, resolve: (s) => s.kind }),
+    homeDomain: t.field({
+      type: 'Domain',
+      resolve: async (s, _args, ctx) => {
+        const domain = await ctx.loaders.domainById.load(s.homeDomainId);
+        if (!domain) throw new NotFoundError('domain', s.homeDomainId);
+        return domain;
+      },
+    }),
+    mounts: t.field({
+      type: ['Mount'],
+      description: 'Visible to the owner and to the surface itself.',
+      resolve: (s, _args, ctx) => ctx.loaders.mountsBySurfaceId.load(s.id),
+    }),
+  }),
+});
+
+const MountInput = builder.inputType('MountInput', {
+  fields: (t) => ({
+    domain: t.string({ required: true }),
+    access: t.field({ type: MountAccessEnum, required: true }),
+  }),
+});
+
+const CreateSurfaceInput = builder.inputType('CreateSurfaceInput', {
+  fields: (t) => ({
+    key: t.string({ required: true, description: 'Matches ^[a-z][a-z0-9-]{0,31}$.' }),
+    name: t.string({ description: 'Default: the key.' }),
+    kind: t.field({ type: SurfaceKindEnum, defaultValue: 'APP' }),
+    homeDomain: t.string({ required: true, description: 'Always mounted READ_WRITE.' }),
+    mounts: t.field({ type: [MountInput] }),
+  }),
+});
+
+const SetMountsInput = builder.inputType('SetMountsInput', {
+  fields: (t) => ({
+    surface: t.string({ required: true }),
+    mounts: t.field({ type: [MountInput], required: true, description: 'Replaces every mount; the home domain stays READ_WRITE.' }),
+  }),
+});
+
+const IssueSurfaceTokenInput = builder.inputType('IssueSurfaceTokenInput', {
+  fields: (t) => ({
+    surface: t.string({ required: true }),
+    expiresInSeconds: t.int({ description: 'Default: never expires.' }),
+  }),
+});
+
+const IssuedTokenRef = builder
+  .objectRef<{ id: string; token: string; surface: import('../../generated/prisma/client.js').Surface; expiresAt: Date | null }>('IssuedToken')
+  .implement({
+    fields: (t) => ({
+      id: t.exposeID('id', { description: 'Use it with revokeToken.' }),
+      token: t.exposeString('token', { description: 'Shown once: store it now. Only its hash is kept.' }),
+      surface: t.field({ type: 'Surface', resolve: (x) => x.surface }),
+      expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    }),
+  });
+
+builder.mutationFields((t) => ({
+  createSurface: t.field({
+    type: 'Surface',
+    description: 'Owner only.',
+    args: { input: t.arg({ type: CreateSurfaceInput, required: true }) },
+    resolve: (_root, { input }, ctx) => createSurface(ctx.prisma, viewerOf(ctx).tenantId, input),
+  }),
+  setMounts: t.field({
+    type: 'Surface',
+    description: 'Owner only.',
+    args: { input: t.arg({ type: SetMountsInput, required: true }) },
+    resolve: (_root, { input }, ctx) => setMounts(ctx.prisma, viewerOf(ctx).tenantId, input),
+  }),
+  issueSurfaceToken: t.field({
+    type: IssuedTokenRef,
+    description: 'Owner only.',
+    args: { input: t.arg({ type: IssueSurfaceTokenInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const issued = await issueSurfaceToken(ctx.prisma, viewerOf(ctx).tenantId, input);
+      return { id: issued.row.id, token: issued.token, surface: issued.surface, expiresAt: issued.row.expiresAt };
+    },
+  }),
+  revokeToken: t.boolean({
+    description: 'Owner only. Idempotent.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => revokeToken(ctx.prisma, viewerOf(ctx).tenantId, String(id)),
+  }),
+}));

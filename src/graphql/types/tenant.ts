@@ -1,0 +1,79 @@
+// Tenant (one person), Identity, and signUp: the one public mutation.
+import { builder } from '../builder.js';
+import { signUp } from '../../tenancy/sign-up.js';
+import { NotFoundError } from '../../auth/errors.js';
+
+export const IdentityRef = builder.objectType('Identity', {
+  description: 'The person behind a tenant.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    email: t.exposeString('email'),
+    displayName: t.exposeString('displayName', { nullable: true }),
+  }),
+});
+
+export const TenantRef = builder.objectType('Tenant', {
+  description: 'One person: signs up once, is billed once.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Also the prefix of the tenant\'s vector storage.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    identity: t.field({
+      type: 'Identity',
+      resolve: async (tenant, _args, ctx) => {
+        const identity = await ctx.loaders.identityByTenantId.load(tenant.id);
+        if (!identity) throw new NotFoundError('identity', tenant.id);
+        return identity;
+      },
+    }),
+    wallet: t.field({
+      type: 'Wallet',
+      resolve: async (tenant, _args, ctx) => {
+        const wallet = await ctx.loaders.walletByTenantId.load(tenant.id);
+        if (!wallet) throw new NotFoundError('wallet', tenant.id);
+        return wallet;
+      },
+    }),
+    domains: t.field({
+      type: ['Domain'],
+      description: 'Every domain for the owner; the mounted ones for a surface.',
+      resolve: async (tenant, _args, ctx) => {
+        const domains = await ctx.loaders.domainsByTenantId.load(tenant.id);
+        const viewer = ctx.viewer;
+        return viewer?.role === 'SURFACE' ? domains.filter((d) => viewer.mounts.has(d.key)) : domains;
+      },
+    }),
+    surfaces: t.field({
+      type: ['Surface'],
+      description: 'Every surface for the owner; only itself for a surface.',
+      resolve: async (tenant, _args, ctx) => {
+        const surfaces = await ctx.loaders.surfacesByTenantId.load(tenant.id);
+        const viewer = ctx.viewer;
+        return viewer?.role === 'SURFACE' ? surfaces.filter((s) => s.id === viewer.surface?.id) : surfaces;
+      },
+    }),
+  }),
+});
+
+const SignUpInput = builder.inputType('SignUpInput', {
+  fields: (t) => ({
+    email: t.string({ required: true }),
+    displayName: t.string(),
+    domains: t.stringList({ description: 'Domain keys to create; default: health, business, finance.' }),
+  }),
+});
+
+const SignUpPayload = builder.objectRef<{ ownerToken: string; tenant: import('../../generated/prisma/client.js').Tenant }>('SignUpPayload').implement({
+  fields: (t) => ({
+    ownerToken: t.exposeString('ownerToken', { description: 'Shown once: store it now. Only its hash is kept.' }),
+    tenant: t.field({ type: 'Tenant', resolve: (p) => p.tenant }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  signUp: t.field({
+    type: SignUpPayload,
+    description: 'Public. Creates a tenant, its identity, an empty wallet and its first domains; returns the owner token once.',
+    args: { input: t.arg({ type: SignUpInput, required: true }) },
+    resolve: (_root, { input }, ctx) => signUp(ctx.prisma, input),
+  }),
+}));

@@ -1,0 +1,94 @@
+// createNexusServer: wires config, database, vector stores, events and the
+// shielded schema into a Yoga instance. It does not listen; main.ts does.
+import { randomUUID } from 'node:crypto';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { Config } from '../config/env.js';
+import { createDatabase } from '../db/create-database.js';
+import { createNexusEvents } from '../events/nexus-events.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { resolveViewer } from '../auth/viewer.js';
+import { createVectorStores } from '../vectors/store.js';
+import type { NexusContext } from '../graphql/context.js';
+import { createLoaders } from '../graphql/loaders/create-loaders.js';
+import { createSchema } from '../graphql/schema.js';
+import type { Services } from './services.js';
+import { useRequestLog } from './use-request-log.js';
+import { storageOptionsFor } from './storage-options.js';
+
+export interface NexusServer {
+  readonly yoga: YogaServerInstance<Record<string, never>, NexusContext>;
+  readonly services: Services;
+  close(): Promise<void>;
+}
+
+const DEFAULT_QUERY = `# Nexus: one place for a person's AI context.
+# 1. Run signUp (no token needed), copy ownerToken,
+# 2. add the header {"Authorization": "Bearer <ownerToken>"} below, then explore.
+mutation SignUp {
+  signUp(input: { email: "you@example.com", displayName: "You" }) {
+    ownerToken
+    tenant { id domains { key name } }
+  }
+}
+
+query ServerInfo {
+  serverInfo { vectorDimension version }
+}
+`;
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function createNexusServer(config: Config, options: { log?: Logger } = {}): Promise<NexusServer> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const db = await createDatabase(config);
+  if (db.migrations.applied.length) log.info({ applied: db.migrations.applied }, 'migrations applied');
+  if (db.migrations.modified.length) log.warn({ modified: db.migrations.modified }, 'applied migrations were edited afterwards');
+  const vectors = createVectorStores({
+    root: config.storageUri,
+    dimension: config.vectorDimension,
+    cacheSize: config.tableCacheSize,
+    storageOptions: storageOptionsFor(config),
+  });
+  const events = createNexusEvents(config.redisUrl);
+  const services: Services = { config, db, vectors, events, log };
+
+  const yoga = createYoga<Record<string, never>, NexusContext>({
+    schema: createSchema(),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: config.graphiql ? { title: 'Nexus', defaultQuery: DEFAULT_QUERY } : false,
+    renderGraphiQL,
+    logging: {
+      debug: (...args) => log.debug(args.map(String).join(' ')),
+      info: (...args) => log.info(args.map(String).join(' ')),
+      warn: (...args) => log.warn(args.map(String).join(' ')),
+      error: (...args) => log.error(args.map(String).join(' ')),
+    },
+    plugins: [useRequestLog(log)],
+    context: async ({ request }) => {
+      const header = request.headers.get('x-request-id');
+      const requestId = header && REQUEST_ID.test(header) ? header : randomUUID();
+      const viewer = await resolveViewer(db.prisma, request.headers.get('authorization'));
+      return {
+        config,
+        prisma: db.prisma,
+        services,
+        viewer,
+        loaders: createLoaders(db.prisma, vectors),
+        log: log.child({ requestId }),
+        requestId,
+      };
+    },
+  });
+
+  return {
+    yoga,
+    services,
+    close: async () => {
+      await events.close();
+      await vectors.close();
+      await db.close();
+    },
+  };
+}
