@@ -1,0 +1,135 @@
+// The one wallet of a tenant and its append-only ledger. Every balance change is
+// one SQL statement that updates the wallet and appends the entry together.
+import { randomUUID } from 'node:crypto';
+import type { LedgerEntry, PrismaClient, Wallet } from '../generated/prisma/client.js';
+import { BadUserInputError, ConflictError, InsufficientCreditsError, NotFoundError } from '../auth/errors.js';
+import { isUniqueViolation } from '../db/errors.js';
+
+export const MAX_AMOUNT = 10n ** 15n;
+// int8 holds 9.22e18; keep well clear so a top-up can never overflow.
+const MAX_BALANCE = 9n * 10n ** 18n;
+
+export type CreditKind = 'BURN' | 'TOP_UP';
+
+export interface CreditRequest {
+  tenantId: string;
+  /** The surface that burns; null for the owner. */
+  surfaceId: string | null;
+  amount: bigint;
+  reason: string;
+  idempotencyKey: string;
+}
+
+export interface CreditResult {
+  wallet: Wallet;
+  entry: LedgerEntry;
+  /** False when an earlier request with the same key is being returned. */
+  created: boolean;
+}
+
+function validate(req: CreditRequest): void {
+  if (req.amount <= 0n || req.amount > MAX_AMOUNT) throw new BadUserInputError(`amount must be a whole number from 1 to ${MAX_AMOUNT}`, 'amount');
+  if (req.reason.trim().length === 0 || req.reason.length > 200) throw new BadUserInputError('reason must be 1 to 200 characters', 'reason');
+  if (req.idempotencyKey.length === 0 || req.idempotencyKey.length > 128) {
+    throw new BadUserInputError('idempotencyKey must be 1 to 128 characters', 'idempotencyKey');
+  }
+}
+
+async function walletOf(prisma: PrismaClient, tenantId: string): Promise<Wallet> {
+  const wallet = await prisma.wallet.findUnique({ where: { tenantId } });
+  if (!wallet) throw new NotFoundError('wallet', tenantId);
+  return wallet;
+}
+
+/**
+ * Applies a burn or a top-up exactly once per (wallet, idempotencyKey).
+ * The UPDATE takes the wallet's row lock, so concurrent burns serialise on it and
+ * the `balance >= amount` test sees the committed balance: no overdraft, no retry.
+ */
+async function apply(prisma: PrismaClient, kind: CreditKind, req: CreditRequest): Promise<CreditResult> {
+  validate(req);
+  const wallet = await walletOf(prisma, req.tenantId);
+  const delta = kind === 'BURN' ? -req.amount : req.amount;
+  let inserted: LedgerEntry[] = [];
+  try {
+    inserted = await prisma.$queryRaw<LedgerEntry[]>`
+      WITH changed AS (
+        UPDATE "Wallet" SET balance = balance + ${delta}, "updatedAt" = now()
+        WHERE id = ${wallet.id}
+          AND balance + ${delta} >= 0
+          AND balance + ${delta} <= ${MAX_BALANCE}
+        RETURNING balance
+      )
+      INSERT INTO "LedgerEntry" (id, "walletId", kind, amount, "balanceAfter", reason, "idempotencyKey", "surfaceId", "createdAt")
+      SELECT ${randomUUID()}, ${wallet.id}, ${kind}::"LedgerKind", ${delta}, changed.balance, ${req.reason}, ${req.idempotencyKey}, ${req.surfaceId}, now()
+      FROM changed
+      RETURNING *`;
+  } catch (error) {
+    if (!isUniqueViolation(error) && !isUniqueViolationText(error)) throw error;
+  }
+  const entry = inserted[0];
+  if (entry) {
+    return { wallet: { ...wallet, balance: entry.balanceAfter }, entry: normalise(entry), created: true };
+  }
+  // Nothing written: either the key was used before (return that entry) or the balance did not allow it.
+  const earlier = await prisma.ledgerEntry.findUnique({ where: { walletId_idempotencyKey: { walletId: wallet.id, idempotencyKey: req.idempotencyKey } } });
+  if (earlier) {
+    if (earlier.kind !== kind || earlier.amount !== delta || earlier.surfaceId !== req.surfaceId) {
+      throw new ConflictError('this idempotencyKey was already used for a different request');
+    }
+    return { wallet: await walletOf(prisma, req.tenantId), entry: earlier, created: false };
+  }
+  if (kind === 'BURN') throw new InsufficientCreditsError();
+  throw new BadUserInputError('this top-up would take the balance over its maximum', 'amount');
+}
+
+// $queryRaw reports a unique violation as a raw database error (code 23505) rather than P2002.
+function isUniqueViolationText(error: unknown): boolean {
+  const text = error instanceof Error ? `${error.message} ${JSON.stringify(error)}` : String(error);
+  return text.includes('23505') || /unique constraint/i.test(text);
+}
+
+// Raw rows carry the columns as the driver decoded them; make them match the model's types.
+function normalise(row: LedgerEntry): LedgerEntry {
+  return {
+    ...row,
+    seq: BigInt(row.seq),
+    amount: BigInt(row.amount),
+    balanceAfter: BigInt(row.balanceAfter),
+    createdAt: new Date(row.createdAt),
+  };
+}
+
+export const burnCredits = (prisma: PrismaClient, req: CreditRequest) => apply(prisma, 'BURN', req);
+export const topUpCredits = (prisma: PrismaClient, req: CreditRequest) => apply(prisma, 'TOP_UP', { ...req, surfaceId: null });
+
+export interface LedgerPage {
+  walletId: string;
+  first: number;
+  /** Only this surface's entries (a surface token); undefined for the owner. */
+  surfaceId?: string;
+  /** Entries strictly older than this entry id (a cursor that stays put under concurrent inserts). */
+  after?: string | null;
+}
+
+export async function ledger(prisma: PrismaClient, page: LedgerPage): Promise<LedgerEntry[]> {
+  if (!Number.isInteger(page.first) || page.first < 1 || page.first > 100) throw new BadUserInputError('first must be from 1 to 100', 'first');
+  let before: bigint | undefined;
+  if (page.after != null) {
+    const cursor = await prisma.ledgerEntry.findFirst({
+      where: { id: page.after, walletId: page.walletId, ...(page.surfaceId ? { surfaceId: page.surfaceId } : {}) },
+      select: { seq: true },
+    });
+    if (!cursor) throw new NotFoundError('ledger entry', page.after);
+    before = cursor.seq;
+  }
+  return prisma.ledgerEntry.findMany({
+    where: {
+      walletId: page.walletId,
+      ...(page.surfaceId ? { surfaceId: page.surfaceId } : {}),
+      ...(before !== undefined ? { seq: { lt: before } } : {}),
+    },
+    orderBy: { seq: 'desc' },
+    take: page.first,
+  });
+}
