@@ -1,0 +1,91 @@
+// Remember, forget and the choice of stores a search reads: each store is
+// reached only through a grant made from the viewer's own mounts.
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { grantDomain, grantGlobal, grantOwnSurfaceStore, type StoreGrant } from '../auth/access.js';
+import { BadUserInputError } from '../auth/errors.js';
+import { assertKey } from '../auth/identifiers.js';
+import type { Viewer } from '../auth/viewer.js';
+import { toWire, type NexusEvents } from '../events/nexus-events.js';
+import { domainByKey } from '../tenancy/domains.js';
+import { assertRecordId, prepareRecords, type RecordInput, type Scope, type StoredRecord } from '../vectors/records.js';
+import type { VectorStores } from '../vectors/store.js';
+
+export interface MemoryDeps {
+  prisma: PrismaClient;
+  vectors: VectorStores;
+  events: NexusEvents;
+  dimension: number;
+}
+
+export interface StoreChoice {
+  scope?: Scope | null;
+  domain?: string | null;
+}
+
+/** The store a remember/forget targets; DOMAIN defaults to the surface's home domain. */
+export async function writeGrant(deps: Pick<MemoryDeps, 'prisma'>, viewer: Viewer, choice: StoreChoice): Promise<StoreGrant> {
+  const scope = choice.scope ?? 'DOMAIN';
+  if (scope !== 'DOMAIN') {
+    if (choice.domain != null) throw new BadUserInputError(`domain is only used with scope DOMAIN`, 'domain');
+    return scope === 'SURFACE' ? grantOwnSurfaceStore(viewer, true) : grantGlobal(viewer, true);
+  }
+  const key = choice.domain ?? viewer.surface?.homeDomainKey;
+  if (key == null) throw new BadUserInputError('domain is required for an owner token (only surfaces have a home domain)', 'domain');
+  assertKey(key, 'domain');
+  const grant = grantDomain(viewer, key, true);
+  // Owners may name any key; it must be one of their domains.
+  if (viewer.role === 'OWNER') await domainByKey(deps.prisma, viewer.tenantId, key);
+  return grant;
+}
+
+export async function remember(deps: MemoryDeps, viewer: Viewer, choice: StoreChoice, records: readonly RecordInput[]): Promise<StoredRecord[]> {
+  const grant = await writeGrant(deps, viewer, choice);
+  const prepared = prepareRecords(records, deps.dimension);
+  const stored = await deps.vectors.upsert(grant, prepared);
+  if (grant.store.scope === 'DOMAIN') {
+    for (const record of stored) {
+      deps.events.publish({ type: 'REMEMBERED', tenantId: viewer.tenantId, domainKey: grant.store.domainKey, surfaceId: grant.writerSurfaceId, record: toWire(record) });
+    }
+  }
+  return stored;
+}
+
+export async function forget(deps: MemoryDeps, viewer: Viewer, choice: StoreChoice, ids: readonly string[]): Promise<number> {
+  const grant = await writeGrant(deps, viewer, choice);
+  if (ids.length > 1000) throw new BadUserInputError('at most 1000 ids per call', 'ids');
+  const valid = ids.map((id, i) => assertRecordId(String(id), `ids[${i}]`));
+  const deleted = await deps.vectors.remove(grant, valid);
+  if (grant.store.scope === 'DOMAIN' && deleted > 0) {
+    for (const recordId of valid) {
+      deps.events.publish({ type: 'FORGOTTEN', tenantId: viewer.tenantId, domainKey: grant.store.domainKey, surfaceId: grant.writerSurfaceId, record: null, recordId });
+    }
+  }
+  return deleted;
+}
+
+export interface ReadChoice {
+  domains?: readonly string[] | null;
+  includeSurface?: boolean | null;
+  includeGlobal?: boolean | null;
+}
+
+/** The stores a fused search reads: the named (or every readable) domain, plus the private and global stores on request. */
+export async function readGrants(deps: Pick<MemoryDeps, 'prisma'>, viewer: Viewer, choice: ReadChoice): Promise<StoreGrant[]> {
+  let keys: string[];
+  if (choice.domains == null) {
+    keys =
+      viewer.role === 'OWNER'
+        ? (await deps.prisma.domain.findMany({ where: { tenantId: viewer.tenantId }, select: { key: true }, orderBy: { key: 'asc' } })).map((d) => d.key)
+        : [...viewer.mounts.keys()].sort();
+  } else {
+    if (choice.domains.length > 64) throw new BadUserInputError('at most 64 domains per search', 'domains');
+    keys = [...new Set(choice.domains.map((k) => assertKey(k, 'domains')))];
+  }
+  const grants = keys.map((key) => grantDomain(viewer, key, false));
+  if (viewer.role === 'OWNER' && choice.domains != null) {
+    await Promise.all(keys.map((key) => domainByKey(deps.prisma, viewer.tenantId, key)));
+  }
+  if (choice.includeSurface) grants.push(grantOwnSurfaceStore(viewer, false));
+  if (choice.includeGlobal) grants.push(grantGlobal(viewer, false));
+  return grants;
+}

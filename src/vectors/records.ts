@@ -1,0 +1,105 @@
+// Records as the vectors layer sees them, and their validation before any write:
+// exact dimension, finite numbers, bounded sizes. One bad record rejects the batch.
+import { randomUUID } from 'node:crypto';
+import { BadUserInputError } from '../auth/errors.js';
+
+export type Scope = 'DOMAIN' | 'SURFACE' | 'GLOBAL';
+
+export interface StoredRecord {
+  id: string;
+  scope: Scope;
+  tenantId: string;
+  /** The domain store it lives in (DOMAIN scope only). */
+  domainKey: string | null;
+  /** The surface that wrote it; null for the owner. */
+  writerSurfaceId: string | null;
+  kind: string;
+  text: string | null;
+  metadata: unknown;
+  occurredAt: Date;
+  createdAt: Date;
+  /** The vector as written; null when the query did not ask for it. */
+  vector: number[] | null;
+}
+
+export interface RecordInput {
+  id?: string | number | null;
+  kind: string;
+  text?: string | null;
+  vector?: readonly number[] | null;
+  metadata?: unknown;
+  occurredAt?: Date | null;
+}
+
+/** A validated record ready to store: unit vector plus its original length. */
+export interface PreparedRecord {
+  id: string;
+  kind: string;
+  text: string | null;
+  metadata: string | null;
+  occurredAt: number;
+  unit: Float32Array;
+  norm: number;
+}
+
+export const MAX_RECORDS_PER_BATCH = 1000;
+export const MAX_TEXT_BYTES = 64 * 1024;
+export const MAX_METADATA_BYTES = 64 * 1024;
+export const MAX_ID_LENGTH = 128;
+export const MAX_KIND_LENGTH = 64;
+// Ids and kinds are data, but printable and bounded keeps logs and filters sane.
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+const KIND_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
+
+export function assertRecordId(id: string, field = 'id'): string {
+  if (id.length > MAX_ID_LENGTH || !ID_PATTERN.test(id)) {
+    throw new BadUserInputError(`${field} must be 1 to ${MAX_ID_LENGTH} characters of A-Z a-z 0-9 . _ : - (starting with a letter or digit)`, field);
+  }
+  return id;
+}
+
+export function assertKind(kind: string, field = 'kind'): string {
+  if (kind.length > MAX_KIND_LENGTH || !KIND_PATTERN.test(kind)) {
+    throw new BadUserInputError(`${field} must be 1 to ${MAX_KIND_LENGTH} characters of A-Z a-z 0-9 . _ : / - (starting with a letter or digit)`, field);
+  }
+  return kind;
+}
+
+/** Checks length and finiteness, then returns the unit vector and the original norm. */
+export function toUnitVector(vector: readonly number[], dimension: number, field: string): { unit: Float32Array; norm: number } {
+  if (vector.length !== dimension) throw new BadUserInputError(`${field} must have exactly ${dimension} numbers (got ${vector.length})`, field);
+  let sum = 0;
+  for (const x of vector) {
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new BadUserInputError(`${field} must contain only finite numbers`, field);
+    sum += x * x;
+  }
+  const norm = Math.sqrt(sum);
+  if (norm === 0 || !Number.isFinite(norm)) throw new BadUserInputError(`${field} must not be all zeros (cosine distance is undefined)`, field);
+  const unit = new Float32Array(dimension);
+  for (let i = 0; i < dimension; i++) unit[i] = (vector[i] as number) / norm;
+  return { unit, norm };
+}
+
+export function prepareRecords(inputs: readonly RecordInput[], dimension: number, now = Date.now()): PreparedRecord[] {
+  if (inputs.length === 0) throw new BadUserInputError('records must not be empty', 'records');
+  if (inputs.length > MAX_RECORDS_PER_BATCH) throw new BadUserInputError(`at most ${MAX_RECORDS_PER_BATCH} records per call`, 'records');
+  const seen = new Set<string>();
+  return inputs.map((r, i) => {
+    const at = `records[${i}]`;
+    const id = r.id == null ? randomUUID() : assertRecordId(String(r.id), `${at}.id`);
+    if (seen.has(id)) throw new BadUserInputError(`${at}.id repeats an id of this batch`, `${at}.id`);
+    seen.add(id);
+    if (r.vector == null) {
+      throw new BadUserInputError(`${at}.vector is required: no embedder is configured on this server, so text alone cannot be embedded`, `${at}.vector`);
+    }
+    const text = r.text ?? null;
+    if (text !== null && Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES) throw new BadUserInputError(`${at}.text must be at most 64 KiB`, `${at}.text`);
+    let metadata: string | null = null;
+    if (r.metadata !== undefined && r.metadata !== null) {
+      metadata = JSON.stringify(r.metadata);
+      if (Buffer.byteLength(metadata, 'utf8') > MAX_METADATA_BYTES) throw new BadUserInputError(`${at}.metadata must be at most 64 KiB of JSON`, `${at}.metadata`);
+    }
+    const occurredAt = r.occurredAt ? r.occurredAt.getTime() : now;
+    return { id, kind: assertKind(r.kind, `${at}.kind`), text, metadata, occurredAt, ...toUnitVector(r.vector, dimension, `${at}.vector`) };
+  });
+}

@@ -1,0 +1,227 @@
+// A narrow interface over LanceDB: one `vectors` table per store, opened only
+// through a StoreGrant, created lazily on first write, cached in a bounded LRU.
+import * as lancedb from '@lancedb/lancedb';
+import { Field, FixedSizeList, Float32, Float64, Int64, Schema, Utf8 } from 'apache-arrow';
+import { StoreGrant } from '../auth/access.js';
+import { ForbiddenError } from '../auth/errors.js';
+import { storeKey, storeUri, TABLE_NAME, type StoreRef } from './layout.js';
+import type { PreparedRecord, StoredRecord } from './records.js';
+import { inList, recordFilter, type RecordFilterSpec } from './sql.js';
+
+export type { StoredRecord };
+
+export interface VectorStoreOptions {
+  /** Local directory or s3://bucket/prefix. */
+  root: string;
+  dimension: number;
+  /** Open table handles kept at most. */
+  cacheSize: number;
+  /** Passed to LanceDB for object stores (endpoint, credentials, region). */
+  storageOptions?: Record<string, string>;
+}
+
+export interface SearchQuery {
+  /** Unit-length query vector. */
+  unit: Float32Array;
+  k: number;
+  filter?: RecordFilterSpec;
+  withVectors: boolean;
+}
+
+export interface ScoredRecord {
+  record: StoredRecord;
+  /** Cosine distance, 1 − cosine similarity. */
+  distance: number;
+}
+
+export interface VectorStores {
+  upsert(grant: StoreGrant, records: readonly PreparedRecord[]): Promise<StoredRecord[]>;
+  remove(grant: StoreGrant, ids: readonly string[]): Promise<number>;
+  search(grant: StoreGrant, query: SearchQuery): Promise<ScoredRecord[]>;
+  count(grant: StoreGrant): Promise<number>;
+  close(): Promise<void>;
+}
+
+// _distance is named so LanceDB keeps returning it without a deprecation warning.
+const BASE_COLUMNS = ['id', 'kind', 'text', 'metadata', 'occurred_at', 'created_at', 'writer', 'norm', '_distance'];
+
+function tableSchema(dimension: number): Schema {
+  return new Schema([
+    new Field('id', new Utf8(), false),
+    new Field('kind', new Utf8(), false),
+    new Field('text', new Utf8(), true),
+    new Field('metadata', new Utf8(), true),
+    new Field('occurred_at', new Int64(), false),
+    new Field('created_at', new Int64(), false),
+    new Field('writer', new Utf8(), true),
+    new Field('norm', new Float64(), false),
+    new Field('vector', new FixedSizeList(dimension, new Field('item', new Float32(), true)), false),
+  ]);
+}
+
+function checked(grant: StoreGrant, write: boolean): StoreRef {
+  // Deny anything that is not a real grant, or a read grant used to write.
+  if (!(grant instanceof StoreGrant) || (write && !grant.write)) throw new ForbiddenError();
+  return grant.store;
+}
+
+interface Row {
+  id: string;
+  kind: string;
+  text: string | null;
+  metadata: string | null;
+  occurred_at: bigint | number;
+  created_at: bigint | number;
+  writer: string | null;
+  norm: number;
+  vector?: ArrayLike<number> | { toArray(): ArrayLike<number> };
+  _distance?: number;
+}
+
+function toRecord(store: StoreRef, row: Row, withVector: boolean): StoredRecord {
+  let vector: number[] | null = null;
+  if (withVector && row.vector) {
+    const raw = 'toArray' in row.vector ? row.vector.toArray() : row.vector;
+    vector = Array.from(raw, (x) => x * row.norm);
+  }
+  return {
+    id: row.id,
+    scope: store.scope,
+    tenantId: store.tenantId,
+    domainKey: store.scope === 'DOMAIN' ? store.domainKey : null,
+    writerSurfaceId: row.writer,
+    kind: row.kind,
+    text: row.text,
+    metadata: row.metadata === null ? null : JSON.parse(row.metadata),
+    occurredAt: new Date(Number(row.occurred_at)),
+    createdAt: new Date(Number(row.created_at)),
+    vector,
+  };
+}
+
+export function createVectorStores(options: VectorStoreOptions): VectorStores {
+  const schema = tableSchema(options.dimension);
+  // key → open table; Map order is recency order (oldest first).
+  const tables = new Map<string, Promise<lancedb.Table | null>>();
+
+  async function connect(store: StoreRef): Promise<lancedb.Connection> {
+    return lancedb.connect(storeUri(options.root, store), {
+      storageOptions: options.storageOptions,
+      // Check for other processes' commits on every read: Sleep sees VO2's write at once, across gateways.
+      readConsistencyInterval: 0,
+    });
+  }
+
+  async function open(store: StoreRef, create: boolean): Promise<lancedb.Table | null> {
+    const db = await connect(store);
+    const names = await db.tableNames();
+    if (names.includes(TABLE_NAME)) return db.openTable(TABLE_NAME);
+    if (!create) return null;
+    await db.createEmptyTable(TABLE_NAME, schema, { existOk: true });
+    return db.openTable(TABLE_NAME);
+  }
+
+  function evict(): void {
+    while (tables.size > options.cacheSize) {
+      const [oldest, pending] = tables.entries().next().value as [string, Promise<lancedb.Table | null>];
+      tables.delete(oldest);
+      void pending.then((t) => t?.close()).catch(() => undefined);
+    }
+  }
+
+  async function table(store: StoreRef, create: boolean): Promise<lancedb.Table | null> {
+    const key = storeKey(store);
+    const cached = tables.get(key);
+    if (cached) {
+      tables.delete(key);
+      tables.set(key, cached);
+      const hit = await cached;
+      if (hit || !create) return hit;
+    }
+    const opening = open(store, create);
+    tables.set(key, opening);
+    evict();
+    try {
+      const result = await opening;
+      // A store with no table yet is not cached: another process may create it.
+      if (!result && tables.get(key) === opening) tables.delete(key);
+      return result;
+    } catch (error) {
+      if (tables.get(key) === opening) tables.delete(key);
+      throw error;
+    }
+  }
+
+  return {
+    async upsert(grant, records) {
+      const store = checked(grant, true);
+      const t = await table(store, true);
+      if (!t) throw new Error('table could not be created');
+      const now = Date.now();
+      const rows = records.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        text: r.text,
+        metadata: r.metadata,
+        occurred_at: BigInt(r.occurredAt),
+        created_at: BigInt(now),
+        writer: grant.writerSurfaceId,
+        norm: r.norm,
+        vector: Array.from(r.unit),
+      }));
+      const data = lancedb.makeArrowTable(rows, { schema });
+      // One commit for the whole batch: all of it lands or none of it does.
+      await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+      return records.map((r) => ({
+        id: r.id,
+        scope: store.scope,
+        tenantId: store.tenantId,
+        domainKey: store.scope === 'DOMAIN' ? store.domainKey : null,
+        writerSurfaceId: grant.writerSurfaceId,
+        kind: r.kind,
+        text: r.text,
+        metadata: r.metadata === null ? null : JSON.parse(r.metadata),
+        occurredAt: new Date(r.occurredAt),
+        createdAt: new Date(now),
+        vector: Array.from(r.unit, (x) => x * r.norm),
+      }));
+    },
+
+    async remove(grant, ids) {
+      const store = checked(grant, true);
+      if (ids.length === 0) return 0;
+      const t = await table(store, false);
+      if (!t) return 0;
+      const result = await t.delete(inList('id', ids));
+      return Number(result.numDeletedRows ?? 0);
+    },
+
+    async search(grant, query) {
+      const store = checked(grant, false);
+      const t = await table(store, false);
+      if (!t) return [];
+      let q = t
+        .vectorSearch(query.unit)
+        .distanceType('dot')
+        .limit(query.k)
+        .select(query.withVectors ? [...BASE_COLUMNS, 'vector'] : BASE_COLUMNS);
+      const where = query.filter ? recordFilter(query.filter) : undefined;
+      if (where) q = q.where(where);
+      const rows = (await q.toArray()) as Row[];
+      // For unit vectors LanceDB's dot distance is 1 − cos: the cosine distance itself.
+      return rows.map((row) => ({ record: toRecord(store, row, query.withVectors), distance: Math.min(2, Math.max(0, row._distance ?? 0)) }));
+    },
+
+    async count(grant) {
+      const store = checked(grant, false);
+      const t = await table(store, false);
+      return t ? t.countRows() : 0;
+    },
+
+    async close() {
+      const pending = [...tables.values()];
+      tables.clear();
+      await Promise.allSettled(pending.map(async (p) => (await p)?.close()));
+    },
+  };
+}
