@@ -1,0 +1,117 @@
+// Test fixture: a real Nexus server (in-process Yoga, no port) on a fresh data
+// directory, with embedded PGlite or its own new database on the PostgreSQL server.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { print, type DocumentNode } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { loadConfig } from '../../src/config/env.js';
+import { createLogger } from '../../src/log/logger.js';
+import { createNexusServer, type NexusServer } from '../../src/server/create-nexus-server.js';
+
+export type Backend = 'pglite' | 'postgresql';
+
+export const PG_ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+let pgAvailable: Promise<boolean> | undefined;
+
+/** Whether the PostgreSQL server answers. With CI=true it must; otherwise its suite is skipped with a notice. */
+export function postgresAvailable(): Promise<boolean> {
+  pgAvailable ??= (async () => {
+    const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      await client.end();
+      return true;
+    } catch {
+      if (process.env.CI === 'true') throw new Error('CI=true but the PostgreSQL server at 127.0.0.1:5432 does not answer');
+      console.warn('NOTICE: no PostgreSQL server at 127.0.0.1:5432 and CI is unset: the PostgreSQL backend suite is skipped.');
+      return false;
+    }
+  })();
+  return pgAvailable;
+}
+
+/** Backends to run the API suites on: both, or PGlite alone when PostgreSQL is absent outside CI. */
+export async function backends(): Promise<Backend[]> {
+  return (await postgresAvailable()) ? ['pglite', 'postgresql'] : ['pglite'];
+}
+
+export interface GqlResult<T = Record<string, any>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
+}
+
+export interface TestNexus {
+  readonly server: NexusServer;
+  readonly backend: Backend;
+  readonly dataDir: string;
+  gql<T = Record<string, any>, V = Record<string, unknown>>(
+    query: string | TypedDocumentNode<T, V> | DocumentNode,
+    variables?: V,
+    token?: string,
+    headers?: Record<string, string>,
+  ): Promise<GqlResult<T>>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  backend?: Backend;
+  env?: Record<string, string>;
+}
+
+export async function startNexus(options: StartOptions = {}): Promise<TestNexus> {
+  const backend = options.backend ?? 'pglite';
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'nexus-test-'));
+  let database: string | undefined;
+  const env: Record<string, string> = { NEXUS_DATA_DIR: dataDir, NEXUS_VECTOR_DIM: '8', LOG_LEVEL: 'silent', ...options.env };
+  if (backend === 'postgresql') {
+    database = `nexus_test_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.end();
+    env.DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${database}`;
+  }
+  const config = loadConfig(env);
+  const server = await createNexusServer(config, { log: createLogger('silent') });
+  return {
+    server,
+    backend,
+    dataDir,
+    async gql(query, variables, token, headers = {}) {
+      const res = await server.yoga.fetch('http://nexus.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+        body: JSON.stringify({ query: typeof query === 'string' ? query : print(query), variables }),
+      });
+      const body = (await res.json()) as GqlResult<any>;
+      return { ...body, status: res.status };
+    },
+    async close() {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+      if (database) {
+        const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+        await admin.connect();
+        await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+        await admin.end();
+      }
+    },
+  };
+}
+
+/** The error codes of a result, in order. */
+export function codes(result: GqlResult): (string | undefined)[] {
+  return (result.errors ?? []).map((e) => e.extensions?.code);
+}
+
+let counter = 0;
+/** A unique email for a test tenant. */
+export function uniqueEmail(label = 'user'): string {
+  counter += 1;
+  return `${label}-${Date.now().toString(36)}-${counter}-${randomBytes(3).toString('hex')}@example.com`;
+}
