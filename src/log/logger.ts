@@ -1,6 +1,6 @@
 // One structured logger (pino) for the whole server. Secrets are redacted by
 // path, and request-scoped children carry the request id on every line.
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -16,6 +16,8 @@ const REDACT = [
   'variables.*.token',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'nexus' }, redact: { paths: REDACT, censor: '[redacted]' } });
+/** The server's logger; `destination` (default stdout) lets tests read what would be written. */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = { level, base: { service: 'nexus' }, redact: { paths: REDACT, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
