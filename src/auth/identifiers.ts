@@ -17,6 +17,13 @@ export function assertKey(value: string, field: string): string {
   return value;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Row ids the server generates; anything else cannot name a row, so it never reaches a query. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** A fresh tenant id: 't' + 24 random base-36 characters, itself a valid key. */

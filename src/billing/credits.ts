@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LedgerEntry, PrismaClient, Wallet } from '../generated/prisma/client.js';
 import { BadUserInputError, ConflictError, InsufficientCreditsError, NotFoundError } from '../auth/errors.js';
+import { isUuid } from '../auth/identifiers.js';
 import { isUniqueViolation } from '../db/errors.js';
 
 export const MAX_AMOUNT = 10n ** 15n;
@@ -11,6 +12,8 @@ const MAX_BALANCE = 9n * 10n ** 18n;
 
 export type CreditKind = 'BURN' | 'TOP_UP';
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
 export interface CreditRequest {
   tenantId: string;
   /** The surface that burns; null for the owner. */
@@ -29,9 +32,12 @@ export interface CreditResult {
 
 function validate(req: CreditRequest): void {
   if (req.amount <= 0n || req.amount > MAX_AMOUNT) throw new BadUserInputError(`amount must be a whole number from 1 to ${MAX_AMOUNT}`, 'amount');
-  if (req.reason.trim().length === 0 || req.reason.length > 200) throw new BadUserInputError('reason must be 1 to 200 characters', 'reason');
-  if (req.idempotencyKey.length === 0 || req.idempotencyKey.length > 128) {
-    throw new BadUserInputError('idempotencyKey must be 1 to 128 characters', 'idempotencyKey');
+  // PostgreSQL text cannot hold NUL, and control characters have no business in an audit trail.
+  if (req.reason.trim().length === 0 || req.reason.length > 200 || CONTROL.test(req.reason)) {
+    throw new BadUserInputError('reason must be 1 to 200 printable characters', 'reason');
+  }
+  if (req.idempotencyKey.length === 0 || req.idempotencyKey.length > 128 || CONTROL.test(req.idempotencyKey)) {
+    throw new BadUserInputError('idempotencyKey must be 1 to 128 printable characters', 'idempotencyKey');
   }
 }
 
@@ -116,6 +122,7 @@ export async function ledger(prisma: PrismaClient, page: LedgerPage): Promise<Le
   if (!Number.isInteger(page.first) || page.first < 1 || page.first > 100) throw new BadUserInputError('first must be from 1 to 100', 'first');
   let before: bigint | undefined;
   if (page.after != null) {
+    if (!isUuid(page.after)) throw new NotFoundError('ledger entry', page.after.slice(0, 64));
     const cursor = await prisma.ledgerEntry.findFirst({
       where: { id: page.after, walletId: page.walletId, ...(page.surfaceId ? { surfaceId: page.surfaceId } : {}) },
       select: { seq: true },

@@ -2,6 +2,7 @@
 // once; only its hash is stored. Revocation takes effect on the next request.
 import type { PrismaClient, Surface, Token } from '../generated/prisma/client.js';
 import { BadUserInputError, NotFoundError } from '../auth/errors.js';
+import { isUuid } from '../auth/identifiers.js';
 import { newToken } from '../auth/tokens.js';
 import { surfaceByKey } from './surfaces.js';
 
@@ -31,11 +32,9 @@ export async function issueSurfaceToken(
   return { row, token: token.token, surface };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Revokes a token of this tenant; idempotent. Another tenant's id is NOT_FOUND, like a missing one. */
 export async function revokeToken(prisma: PrismaClient, tenantId: string, id: string): Promise<boolean> {
-  if (!UUID.test(id)) throw new NotFoundError('token', id);
+  if (!isUuid(id)) throw new NotFoundError('token', id);
   const result = await prisma.token.updateMany({ where: { id, tenantId, revokedAt: null }, data: { revokedAt: new Date() } });
   if (result.count === 0 && !(await prisma.token.findFirst({ where: { id, tenantId }, select: { id: true } }))) {
     throw new NotFoundError('token', id);
