@@ -1,5 +1,6 @@
-// Prisma CLI configuration. The CLI is used offline for `generate` only; the
-// server applies prisma/migrations itself at start-up (src/db/migrate.ts).
+// Prisma CLI configuration. Offline, the CLI generates the client and, through
+// scripts/schema-engine.mjs, authors and checks migrations; the server applies
+// prisma/migrations itself at start-up (src/db/migrate.ts).
 import { defineConfig } from 'prisma/config';
 
 export default defineConfig({

@@ -1,5 +1,6 @@
 // Live events: nexusEvents streams REMEMBERED / FORGOTTEN for the domains the
 // token can read (all of them by default), as they happen, across gateways.
+import { defaultFieldResolver } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
 import { viewerOf } from '../context.js';
@@ -39,7 +40,7 @@ function merge<T>(sources: AsyncIterable<T>[]): AsyncIterable<T> {
       for (;;) {
         const next = await it.next();
         if (next.done) return;
-        await push(next.value);
+        await push({ nexusEvents: next.value } as unknown as T);
       }
     });
     await stop;
@@ -74,6 +75,9 @@ builder.subscriptionFields((t) => ({
       });
       return merge<NexusEventPayload>(sources);
     },
-    resolve: (event) => event,
+    // graphql's default resolver on purpose: graphql-middleware wraps `subscribe` only when a field has
+    // no resolver of its own, and only then does the shield rule run before anything is subscribed (with
+    // a resolver it would guard each event instead). It reads each stream item's `nexusEvents` key.
+    resolve: defaultFieldResolver as never,
   }),
 }));

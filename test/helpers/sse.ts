@@ -1,0 +1,69 @@
+// Reads a GraphQL-over-SSE response event by event, for subscription tests.
+// The body is pumped eagerly: a stream nobody reads never starts its subscription.
+
+export interface SseEvent {
+  data?: any;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+export interface SseStream {
+  /** The next `next` event's payload; rejects after timeoutMs or when the stream ends first. */
+  next(timeoutMs?: number): Promise<SseEvent>;
+  close(): Promise<void>;
+}
+
+export function readSse(res: Response): SseStream {
+  if (!res.body) throw new Error('no response body');
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const queue: SseEvent[] = [];
+  let waiting: (() => void) | undefined;
+  let ended = false;
+  let buffer = '';
+
+  void (async () => {
+    try {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        buffer += decoder.decode(chunk.value, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const lines = buffer.slice(0, end).split('\n');
+          buffer = buffer.slice(end + 2);
+          const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
+          const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+          if (data && event !== 'complete') queue.push(JSON.parse(data) as SseEvent);
+        }
+        waiting?.();
+      }
+    } catch {
+      // cancelled by close()
+    } finally {
+      ended = true;
+      waiting?.();
+    }
+  })();
+
+  return {
+    async next(timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (queue.length === 0) {
+        if (ended) throw new Error('stream ended before an event arrived');
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error('timed out waiting for an event');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          waiting = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      return queue.shift() as SseEvent;
+    },
+    async close() {
+      await reader.cancel().catch(() => undefined);
+    },
+  };
+}
