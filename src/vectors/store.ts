@@ -39,6 +39,8 @@ export interface VectorStores {
   remove(grant: StoreGrant, ids: readonly string[]): Promise<number>;
   search(grant: StoreGrant, query: SearchQuery): Promise<ScoredRecord[]>;
   count(grant: StoreGrant): Promise<number>;
+  /** Table handles held open now (bounded by cacheSize). */
+  openTables(): number;
   close(): Promise<void>;
 }
 
@@ -101,8 +103,14 @@ function toRecord(store: StoreRef, row: Row, withVector: boolean): StoredRecord 
 
 export function createVectorStores(options: VectorStoreOptions): VectorStores {
   const schema = tableSchema(options.dimension);
-  // key → open table; Map order is recency order (oldest first).
-  const tables = new Map<string, Promise<lancedb.Table | null>>();
+  // key → open table; Map order is recency order (oldest first). An evicted table is closed only
+  // once no operation is using it, so a burst over more stores than the cache holds stays correct.
+  interface Entry {
+    table: Promise<lancedb.Table | null>;
+    users: number;
+    evicted: boolean;
+  }
+  const tables = new Map<string, Entry>();
 
   async function connect(store: StoreRef): Promise<lancedb.Connection> {
     return lancedb.connect(storeUri(options.root, store), {
@@ -121,42 +129,67 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
     return db.openTable(TABLE_NAME);
   }
 
+  function closeWhenIdle(entry: Entry): void {
+    if (entry.evicted && entry.users === 0) void entry.table.then((t) => t?.close()).catch(() => undefined);
+  }
+
   function evict(): void {
     while (tables.size > options.cacheSize) {
-      const [oldest, pending] = tables.entries().next().value as [string, Promise<lancedb.Table | null>];
+      const [oldest, entry] = tables.entries().next().value as [string, Entry];
       tables.delete(oldest);
-      void pending.then((t) => t?.close()).catch(() => undefined);
+      entry.evicted = true;
+      closeWhenIdle(entry);
     }
   }
 
-  async function table(store: StoreRef, create: boolean): Promise<lancedb.Table | null> {
+  function entryFor(store: StoreRef, create: boolean): Entry {
     const key = storeKey(store);
     const cached = tables.get(key);
     if (cached) {
       tables.delete(key);
       tables.set(key, cached);
-      const hit = await cached;
-      if (hit || !create) return hit;
+      return cached;
     }
-    const opening = open(store, create);
-    tables.set(key, opening);
+    const entry: Entry = { table: open(store, create), users: 0, evicted: false };
+    tables.set(key, entry);
     evict();
+    // A store with no table yet, or one that failed to open, is not kept: another process may create it.
+    entry.table.then(
+      (t) => {
+        if (!t && tables.get(key) === entry) tables.delete(key);
+      },
+      () => {
+        if (tables.get(key) === entry) tables.delete(key);
+      },
+    );
+    return entry;
+  }
+
+  /** Runs fn with the store's table (null when it has none and create is false), holding it open meanwhile. */
+  async function withTable<T>(store: StoreRef, create: boolean, fn: (t: lancedb.Table | null) => Promise<T>): Promise<T> {
+    let entry = entryFor(store, create);
+    entry.users += 1;
     try {
-      const result = await opening;
-      // A store with no table yet is not cached: another process may create it.
-      if (!result && tables.get(key) === opening) tables.delete(key);
-      return result;
-    } catch (error) {
-      if (tables.get(key) === opening) tables.delete(key);
-      throw error;
+      let t = await entry.table;
+      if (!t && create) {
+        // The cached answer was "no table yet"; this write creates it.
+        entry.users -= 1;
+        closeWhenIdle(entry);
+        if (tables.get(storeKey(store)) === entry) tables.delete(storeKey(store));
+        entry = entryFor(store, true);
+        entry.users += 1;
+        t = await entry.table;
+      }
+      return await fn(t);
+    } finally {
+      entry.users -= 1;
+      closeWhenIdle(entry);
     }
   }
 
   return {
     async upsert(grant, records) {
       const store = checked(grant, true);
-      const t = await table(store, true);
-      if (!t) throw new Error('table could not be created');
       const now = Date.now();
       const rows = records.map((r) => ({
         id: r.id,
@@ -170,8 +203,11 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
         vector: Array.from(r.unit),
       }));
       const data = lancedb.makeArrowTable(rows, { schema });
-      // One commit for the whole batch: all of it lands or none of it does.
-      await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+      await withTable(store, true, async (t) => {
+        if (!t) throw new Error('the table could not be created');
+        // One commit for the whole batch: all of it lands or none of it does.
+        await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+      });
       return records.map((r) => ({
         id: r.id,
         scope: store.scope,
@@ -190,38 +226,36 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
     async remove(grant, ids) {
       const store = checked(grant, true);
       if (ids.length === 0) return 0;
-      const t = await table(store, false);
-      if (!t) return 0;
-      const result = await t.delete(inList('id', ids));
-      return Number(result.numDeletedRows ?? 0);
+      return withTable(store, false, async (t) => (t ? Number((await t.delete(inList('id', ids))).numDeletedRows ?? 0) : 0));
     },
 
     async search(grant, query) {
       const store = checked(grant, false);
-      const t = await table(store, false);
-      if (!t) return [];
-      let q = t
-        .vectorSearch(query.unit)
-        .distanceType('dot')
-        .limit(query.k)
-        .select(query.withVectors ? [...BASE_COLUMNS, 'vector'] : BASE_COLUMNS);
-      const where = query.filter ? recordFilter(query.filter) : undefined;
-      if (where) q = q.where(where);
-      const rows = (await q.toArray()) as Row[];
+      const rows = await withTable(store, false, async (t) => {
+        if (!t) return [] as Row[];
+        let q = t
+          .vectorSearch(query.unit)
+          .distanceType('dot')
+          .limit(query.k)
+          .select(query.withVectors ? [...BASE_COLUMNS, 'vector'] : BASE_COLUMNS);
+        const where = query.filter ? recordFilter(query.filter) : undefined;
+        if (where) q = q.where(where);
+        return (await q.toArray()) as Row[];
+      });
       // For unit vectors LanceDB's dot distance is 1 − cos: the cosine distance itself.
       return rows.map((row) => ({ record: toRecord(store, row, query.withVectors), distance: Math.min(2, Math.max(0, row._distance ?? 0)) }));
     },
 
     async count(grant) {
-      const store = checked(grant, false);
-      const t = await table(store, false);
-      return t ? t.countRows() : 0;
+      return withTable(checked(grant, false), false, async (t) => (t ? t.countRows() : 0));
     },
+
+    openTables: () => tables.size,
 
     async close() {
       const pending = [...tables.values()];
       tables.clear();
-      await Promise.allSettled(pending.map(async (p) => (await p)?.close()));
+      await Promise.allSettled(pending.map(async (e) => (await e.table)?.close()));
     },
   };
 }

@@ -77,7 +77,7 @@ export async function startNexus(options: StartOptions = {}): Promise<TestNexus>
     env.DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${database}`;
   }
   const config = loadConfig(env);
-  const server = await createNexusServer(config, { log: createLogger('silent') });
+  const server = await createNexusServer(config, { log: createLogger(env.LOG_LEVEL ?? 'silent') });
   return {
     server,
     backend,
