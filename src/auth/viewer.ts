@@ -28,16 +28,22 @@ export async function resolveViewer(prisma: PrismaClient, header: string | null,
   const token = bearerToken(header);
   if (token === undefined) return null;
   if (token === null || !looksLikeToken(token)) throw new UnauthenticatedError('the bearer token is malformed');
+  // One query for the token; a second, only for surface tokens, for the surface and its mounts.
   const row = await prisma.token.findUnique({
     where: { hash: hashToken(token) },
-    include: { surface: { include: { homeDomain: true, mounts: { include: { domain: true } } } } },
+    select: { id: true, tenantId: true, role: true, surfaceId: true, expiresAt: true, revokedAt: true },
   });
   if (!row || row.revokedAt !== null) throw new UnauthenticatedError('the bearer token is unknown or revoked');
   if (row.expiresAt !== null && row.expiresAt.getTime() <= now.getTime()) throw new UnauthenticatedError('the bearer token has expired');
   if (row.role === 'OWNER') {
     return { role: 'OWNER', tenantId: row.tenantId, tokenId: row.id, surface: null, mounts: new Map() };
   }
-  const surface = row.surface;
+  const surface = row.surfaceId
+    ? await prisma.surface.findUnique({
+        where: { id: row.surfaceId },
+        include: { homeDomain: { select: { key: true } }, mounts: { select: { domainId: true, access: true, domain: { select: { key: true } } } } },
+      })
+    : null;
   // A surface token whose surface is gone is as good as revoked (deny by default).
   if (!surface || surface.tenantId !== row.tenantId) throw new UnauthenticatedError('the bearer token is unknown or revoked');
   const mounts = new Map<string, { domainId: string; access: Access }>();

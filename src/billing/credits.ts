@@ -54,40 +54,49 @@ async function walletOf(prisma: PrismaClient, tenantId: string): Promise<Wallet>
  */
 async function apply(prisma: PrismaClient, kind: CreditKind, req: CreditRequest): Promise<CreditResult> {
   validate(req);
-  const wallet = await walletOf(prisma, req.tenantId);
   const delta = kind === 'BURN' ? -req.amount : req.amount;
-  let inserted: LedgerEntry[] = [];
+  let inserted: AppliedRow[] = [];
   try {
-    inserted = await prisma.$queryRaw<LedgerEntry[]>`
+    // The wallet is found by its unique tenant id inside the statement: one round trip on success.
+    inserted = await prisma.$queryRaw<AppliedRow[]>`
       WITH changed AS (
         UPDATE "Wallet" SET balance = balance + ${delta}, "updatedAt" = now()
-        WHERE id = ${wallet.id}
+        WHERE "tenantId" = ${req.tenantId}
           AND balance + ${delta} >= 0
           AND balance + ${delta} <= ${MAX_BALANCE}
-        RETURNING balance
+        RETURNING id, "createdAt", "updatedAt", balance
+      ), inserted AS (
+        INSERT INTO "LedgerEntry" (id, "walletId", kind, amount, "balanceAfter", reason, "idempotencyKey", "surfaceId", "createdAt")
+        SELECT ${randomUUID()}, changed.id, ${kind}::"LedgerKind", ${delta}, changed.balance, ${req.reason}, ${req.idempotencyKey}, ${req.surfaceId}, now()
+        FROM changed
+        RETURNING *
       )
-      INSERT INTO "LedgerEntry" (id, "walletId", kind, amount, "balanceAfter", reason, "idempotencyKey", "surfaceId", "createdAt")
-      SELECT ${randomUUID()}, ${wallet.id}, ${kind}::"LedgerKind", ${delta}, changed.balance, ${req.reason}, ${req.idempotencyKey}, ${req.surfaceId}, now()
-      FROM changed
-      RETURNING *`;
+      SELECT inserted.*, changed."createdAt" AS "walletCreatedAt", changed."updatedAt" AS "walletUpdatedAt"
+      FROM inserted CROSS JOIN changed`;
   } catch (error) {
     if (!isUniqueViolation(error) && !isUniqueViolationText(error)) throw error;
   }
-  const entry = inserted[0];
-  if (entry) {
-    return { wallet: { ...wallet, balance: entry.balanceAfter }, entry: normalise(entry), created: true };
+  const row = inserted[0];
+  if (row) {
+    const { walletCreatedAt, walletUpdatedAt, ...entry } = row;
+    const created = normalise(entry);
+    const wallet: Wallet = { id: created.walletId, tenantId: req.tenantId, balance: created.balanceAfter, createdAt: new Date(walletCreatedAt), updatedAt: new Date(walletUpdatedAt) };
+    return { wallet, entry: created, created: true };
   }
   // Nothing written: either the key was used before (return that entry) or the balance did not allow it.
+  const wallet = await walletOf(prisma, req.tenantId);
   const earlier = await prisma.ledgerEntry.findUnique({ where: { walletId_idempotencyKey: { walletId: wallet.id, idempotencyKey: req.idempotencyKey } } });
   if (earlier) {
     if (earlier.kind !== kind || earlier.amount !== delta || earlier.surfaceId !== req.surfaceId) {
       throw new ConflictError('this idempotencyKey was already used for a different request');
     }
-    return { wallet: await walletOf(prisma, req.tenantId), entry: earlier, created: false };
+    return { wallet, entry: earlier, created: false };
   }
   if (kind === 'BURN') throw new InsufficientCreditsError();
   throw new BadUserInputError('this top-up would take the balance over its maximum', 'amount');
 }
+
+type AppliedRow = LedgerEntry & { walletCreatedAt: Date | string; walletUpdatedAt: Date | string };
 
 // $queryRaw reports a unique violation as a raw database error (code 23505) rather than P2002.
 function isUniqueViolationText(error: unknown): boolean {
