@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Loaders } from './loaders/create-loaders.js';
 import type { Services } from '../server/services.js';
+import { UnauthenticatedError } from '../auth/errors.js';
 
 export interface NexusContext {
   readonly config: Config;
@@ -17,8 +18,8 @@ export interface NexusContext {
   readonly requestId: string;
 }
 
-/** The viewer of a context that the shield rules have already authenticated. */
+/** The viewer of a context that the shield rules have already authenticated (and, should a rule be missing, still denied). */
 export function viewerOf(ctx: NexusContext): Viewer {
-  if (!ctx.viewer) throw new Error('viewerOf called on an anonymous request: a shield rule is missing');
+  if (!ctx.viewer) throw new UnauthenticatedError();
   return ctx.viewer;
 }

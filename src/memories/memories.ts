@@ -2,11 +2,10 @@
 // reached only through a grant made from the viewer's own mounts.
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { grantDomain, grantGlobal, grantOwnSurfaceStore, type StoreGrant } from '../auth/access.js';
-import { BadUserInputError } from '../auth/errors.js';
+import { BadUserInputError, NotFoundError } from '../auth/errors.js';
 import { assertKey } from '../auth/identifiers.js';
 import type { Viewer } from '../auth/viewer.js';
 import { toWire, type NexusEvents } from '../events/nexus-events.js';
-import { domainByKey } from '../tenancy/domains.js';
 import { assertRecordId, prepareRecords, type RecordInput, type Scope, type StoredRecord } from '../vectors/records.js';
 import type { VectorStores } from '../vectors/store.js';
 
@@ -34,8 +33,15 @@ export async function writeGrant(deps: Pick<MemoryDeps, 'prisma'>, viewer: Viewe
   assertKey(key, 'domain');
   const grant = grantDomain(viewer, key, true);
   // Owners may name any key; it must be one of their domains.
-  if (viewer.role === 'OWNER') await domainByKey(deps.prisma, viewer.tenantId, key);
+  if (viewer.role === 'OWNER') await assertDomainsExist(deps.prisma, viewer.tenantId, [key]);
   return grant;
+}
+
+/** NOT_FOUND for the first key that is not one of the tenant's domains (one query). */
+export async function assertDomainsExist(prisma: PrismaClient, tenantId: string, keys: readonly string[]): Promise<void> {
+  const found = new Set((await prisma.domain.findMany({ where: { tenantId, key: { in: [...keys] } }, select: { key: true } })).map((d) => d.key));
+  const missing = keys.find((k) => !found.has(k));
+  if (missing !== undefined) throw new NotFoundError('domain', missing);
 }
 
 export async function remember(deps: MemoryDeps, viewer: Viewer, choice: StoreChoice, records: readonly RecordInput[]): Promise<StoredRecord[]> {
@@ -82,9 +88,7 @@ export async function readGrants(deps: Pick<MemoryDeps, 'prisma'>, viewer: Viewe
     keys = [...new Set(choice.domains.map((k) => assertKey(k, 'domains')))];
   }
   const grants = keys.map((key) => grantDomain(viewer, key, false));
-  if (viewer.role === 'OWNER' && choice.domains != null) {
-    await Promise.all(keys.map((key) => domainByKey(deps.prisma, viewer.tenantId, key)));
-  }
+  if (viewer.role === 'OWNER' && choice.domains != null) await assertDomainsExist(deps.prisma, viewer.tenantId, keys);
   if (choice.includeSurface) grants.push(grantOwnSurfaceStore(viewer, false));
   if (choice.includeGlobal) grants.push(grantGlobal(viewer, false));
   return grants;

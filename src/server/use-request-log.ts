@@ -19,9 +19,8 @@ export function useRequestLog(log: Logger): Plugin<NexusContext> {
         },
       };
     },
-    onResponse({ request, response, serverContext }) {
+    onResponse({ request, response }) {
       const t0 = started.get(request);
-      void serverContext;
       if (t0 !== undefined) log.debug({ path: new URL(request.url).pathname, status: response.status, ms: Math.round(performance.now() - t0) }, 'http');
     },
   };

@@ -7,7 +7,7 @@ import { viewerOf } from '../context.js';
 import { grantDomain } from '../../auth/access.js';
 import { assertKey } from '../../auth/identifiers.js';
 import { BadUserInputError, NotFoundError } from '../../auth/errors.js';
-import { domainByKey } from '../../tenancy/domains.js';
+import { assertDomainsExist } from '../../memories/memories.js';
 import { fromWire, type NexusEventPayload } from '../../events/nexus-events.js';
 
 const NexusEventRef = builder.objectType('NexusEvent', {
@@ -66,7 +66,7 @@ builder.subscriptionFields((t) => ({
         if (domains.length === 0 || domains.length > 64) throw new BadUserInputError('domains takes 1 to 64 keys', 'domains');
         keys = [...new Set(domains.map((k) => assertKey(k, 'domains')))];
         for (const key of keys) grantDomain(viewer, key, false);
-        if (viewer.role === 'OWNER') await Promise.all(keys.map((k) => domainByKey(ctx.prisma, viewer.tenantId, k)));
+        if (viewer.role === 'OWNER') await assertDomainsExist(ctx.prisma, viewer.tenantId, keys);
       }
       // Re-checked per key: the grant is the rule that decides what a stream may carry.
       const sources = keys.map((key) => {

@@ -3,7 +3,7 @@
 import { builder } from '../builder.js';
 import { viewerOf } from '../context.js';
 import { burnCredits, ledger, topUpCredits } from '../../billing/credits.js';
-import { NotFoundError } from '../../auth/errors.js';
+import { ForbiddenError, NotFoundError } from '../../auth/errors.js';
 
 export const LedgerEntryRef = builder.objectType('LedgerEntry', {
   description: 'One change of the balance: positive for a top-up, negative for a burn.',
@@ -37,12 +37,10 @@ export const WalletRef = builder.objectType('Wallet', {
       },
       resolve: (wallet, args, ctx) => {
         const viewer = viewerOf(ctx);
-        return ledger(ctx.prisma, {
-          walletId: wallet.id,
-          first: args.first ?? 20,
-          after: args.after == null ? null : String(args.after),
-          surfaceId: viewer.role === 'SURFACE' ? viewer.surface?.id ?? 'none' : undefined,
-        });
+        const page = { walletId: wallet.id, first: args.first ?? 20, after: args.after == null ? null : String(args.after) };
+        if (viewer.role === 'OWNER') return ledger(ctx.prisma, page);
+        if (!viewer.surface) throw new ForbiddenError();
+        return ledger(ctx.prisma, { ...page, surfaceId: viewer.surface.id });
       },
     }),
   }),
