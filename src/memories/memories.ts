@@ -33,14 +33,18 @@ export async function writeGrant(deps: Pick<MemoryDeps, 'prisma'>, viewer: Viewe
   assertKey(key, 'domain');
   const grant = grantDomain(viewer, key, true);
   // Owners may name any key; it must be one of their domains.
-  if (viewer.role === 'OWNER') await assertDomainsExist(deps.prisma, viewer.tenantId, [key]);
+  if (viewer.role === 'OWNER') await assertDomainsExist(deps.prisma, viewer, [key]);
   return grant;
 }
 
-/** NOT_FOUND for the first key that is not one of the tenant's domains (one query). */
-export async function assertDomainsExist(prisma: PrismaClient, tenantId: string, keys: readonly string[]): Promise<void> {
-  const found = new Set((await prisma.domain.findMany({ where: { tenantId, key: { in: [...keys] } }, select: { key: true } })).map((d) => d.key));
-  const missing = keys.find((k) => !found.has(k));
+/** NOT_FOUND for the first key that is not one of the owner's domains; the database is asked only about keys the viewer does not already know. */
+export async function assertDomainsExist(prisma: PrismaClient, viewer: Viewer, keys: readonly string[]): Promise<void> {
+  const unknown = keys.filter((k) => !viewer.mounts.has(k));
+  if (unknown.length === 0) return;
+  const found = new Set(
+    (await prisma.domain.findMany({ where: { tenantId: viewer.tenantId, key: { in: unknown } }, select: { key: true } })).map((d) => d.key),
+  );
+  const missing = unknown.find((k) => !found.has(k));
   if (missing !== undefined) throw new NotFoundError('domain', missing);
 }
 
@@ -79,16 +83,14 @@ export interface ReadChoice {
 export async function readGrants(deps: Pick<MemoryDeps, 'prisma'>, viewer: Viewer, choice: ReadChoice): Promise<StoreGrant[]> {
   let keys: string[];
   if (choice.domains == null) {
-    keys =
-      viewer.role === 'OWNER'
-        ? (await deps.prisma.domain.findMany({ where: { tenantId: viewer.tenantId }, select: { key: true }, orderBy: { key: 'asc' } })).map((d) => d.key)
-        : [...viewer.mounts.keys()].sort();
+    // Every readable domain: a surface's mounts, or all of the owner's domains.
+    keys = [...viewer.mounts.keys()].sort();
   } else {
     if (choice.domains.length > 64) throw new BadUserInputError('at most 64 domains per search', 'domains');
     keys = [...new Set(choice.domains.map((k) => assertKey(k, 'domains')))];
   }
   const grants = keys.map((key) => grantDomain(viewer, key, false));
-  if (viewer.role === 'OWNER' && choice.domains != null) await assertDomainsExist(deps.prisma, viewer.tenantId, keys);
+  if (viewer.role === 'OWNER' && choice.domains != null) await assertDomainsExist(deps.prisma, viewer, keys);
   if (choice.includeSurface) grants.push(grantOwnSurfaceStore(viewer, false));
   if (choice.includeGlobal) grants.push(grantGlobal(viewer, false));
   return grants;

@@ -365,6 +365,17 @@ describe('remember validation', () => {
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('lets the owner create a domain and write to it in one operation', async () => {
+    const res = await nexus.gql(
+      'mutation($v: [Float!]) { createDomain(input: { key: "sleep" }) { key } remember(input: { domain: "sleep", records: [{ id: "n1", kind: "night", vector: $v }] }) { records { id domain { key } } } }',
+      { v: unit(2) },
+      t.ownerToken,
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.remember.records).toEqual([{ id: 'n1', domain: { key: 'sleep' } }]);
+    expect(codes(await nexus.gql(RememberDocument, { input: { domain: 'nowhere', records: [good('x')] } }, t.ownerToken))).toEqual(['NOT_FOUND']);
+  });
+
   it('rejects search by text alone, saying no embedder is configured', async () => {
     const res = await nexus.gql(SearchDocument, { input: { text: 'leg day' } }, vo2.token);
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
