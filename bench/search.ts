@@ -1,0 +1,260 @@
+// Search latency: raw LanceDB vs the same query through the gateway (in-process
+// and over HTTP), and a 3-domain fused query vs the slowest single domain.
+//
+//   npm run bench:search -- --rows 20000 --queries 200 --warmup 20 --seed 42
+//
+// One run, one data set: a tenant is made through the API, every record is
+// written through `remember`, and every path answers the same query vectors in
+// rounds whose path order is shuffled, so background noise lands on all of them.
+// It runs with NODE_ENV=production unless NODE_ENV is set (see lib/production-env.ts).
+import { nodeEnv } from './lib/production-env.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
+import { loadConfig } from '../src/config/env.js';
+import { createLogger } from '../src/log/logger.js';
+import { createNexusServer } from '../src/server/create-nexus-server.js';
+import { storeUri, TABLE_NAME } from '../src/vectors/layout.js';
+import { toUnitVector } from '../src/vectors/records.js';
+import { parseIntArgs } from './lib/args.js';
+import { createRng, randomUnitVector, shuffle } from './lib/random.js';
+import { formatTable, ms, ratio, summarize, type Summary } from './lib/stats.js';
+
+const opts = parseIntArgs(process.argv.slice(2), { rows: 20_000, queries: 200, warmup: 20, seed: 42, k: 10 });
+const DIM = 384;
+const BATCH = 1000;
+const DOMAINS = ['health', 'business', 'finance'] as const;
+// What src/vectors/store.ts selects when the query does not ask for `vector`.
+const GATEWAY_COLUMNS = ['id', 'kind', 'text', 'metadata', 'occurred_at', 'created_at', 'writer', 'norm', '_distance'];
+const GATEWAY_TARGET = 1.15;
+const FUSED_TARGET = 1.3;
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+const SINGLE = `query Single($vector: [Float!]!, $k: Int!, $domains: [String!]!) {
+  search(input: { vector: $vector, k: $k, domains: $domains }) { hits { distance score record { id } } }
+}`;
+const FUSED = `query Fused($vector: [Float!]!, $k: Int!) {
+  search(input: { vector: $vector, k: $k }) { hits { distance score record { id } } }
+}`;
+
+type Fetcher = (body: string, token: string) => Promise<Response>;
+interface Hits { hits: { distance: number; score: number; record: { id: string } }[] }
+
+async function gqlJson(fetcher: Fetcher, token: string, query: string, variables: unknown): Promise<Record<string, any>> {
+  const res = await fetcher(JSON.stringify({ query, variables }), token);
+  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
+  if (!res.ok || body.errors || !body.data) throw new Error(`GraphQL call failed (${res.status}): ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
+  return body.data;
+}
+
+/** Runs a search call and returns the hit ids; any error or short answer stops the benchmark. */
+async function searchIds(fetcher: Fetcher, body: string, token: string, k: number): Promise<string[]> {
+  const res = await fetcher(body, token);
+  const json = (await res.json()) as { data?: { search?: Hits }; errors?: unknown[] };
+  const hits = json.data?.search?.hits;
+  if (json.errors || !hits || hits.length !== k) throw new Error(`search failed (${res.status}): ${JSON.stringify(json).slice(0, 500)}`);
+  return hits.map((h) => h.record.id);
+}
+
+function recordsJson(rng: () => number, domain: string, from: number, count: number): string {
+  const parts: string[] = [];
+  for (let i = from; i < from + count; i++) {
+    const vector = Array.from(randomUnitVector(rng, DIM));
+    parts.push(JSON.stringify({ id: `${domain}-${i}`, kind: 'note', text: `${domain} record ${i}`, vector }));
+  }
+  return `[${parts.join(',')}]`;
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'nexus-bench-'));
+  // DATABASE_URL (a scratch PostgreSQL database) measures the server backend; unset, embedded PGlite.
+  const databaseUrl = process.env.DATABASE_URL;
+  const config = loadConfig({ NEXUS_DATA_DIR: dataDir, NEXUS_VECTOR_DIM: String(DIM), LOG_LEVEL: 'silent', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
+  const nexus = await createNexusServer(config, { log: createLogger('silent') });
+  const http = createServer(nexus.yoga);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`;
+  const headers = (token: string): Record<string, string> =>
+    token ? { 'content-type': 'application/json', authorization: `Bearer ${token}` } : { 'content-type': 'application/json' };
+  const inProcess: Fetcher = async (body, token) => nexus.yoga.fetch('http://nexus.bench/graphql', { method: 'POST', headers: headers(token), body });
+  const overHttp: Fetcher = (body, token) => fetch(url, { method: 'POST', headers: headers(token), body });
+  const tables: lancedb.Table[] = [];
+  try {
+    console.log(`nexus search bench: ${DOMAINS.length} domains × ${opts.rows} rows, dim ${DIM}, k ${opts.k}, ${opts.queries} queries (+${opts.warmup} warm-up), seed ${opts.seed}`);
+    console.log(`node ${process.version}, NODE_ENV=${nodeEnv}, database ${nexus.services.db.backend}, data in ${dataDir}`);
+    console.log(`load average at start: ${load()}\n`);
+
+    // ---- Tenant, dashboard surface and token, all through the API. ----
+    const signUp = await gqlJson(inProcess, '', `mutation($input: SignUpInput!) { signUp(input: $input) { ownerToken tenant { id } } }`, {
+      input: { email: `bench-${Date.now()}@example.com`, displayName: 'Bench', domains: [...DOMAINS] },
+    });
+    const ownerToken: string = signUp.signUp.ownerToken;
+    const tenantId: string = signUp.signUp.tenant.id;
+    await gqlJson(inProcess, ownerToken, `mutation($input: CreateSurfaceInput!) { createSurface(input: $input) { id } }`, {
+      input: { key: 'dashboard', kind: 'DASHBOARD', homeDomain: 'health', mounts: DOMAINS.map((domain) => ({ domain, access: 'READ' })) },
+    });
+    const issued = await gqlJson(inProcess, ownerToken, `mutation { issueSurfaceToken(input: { surface: "dashboard" }) { token } }`, {});
+    const surfaceToken: string = issued.issueSurfaceToken.token;
+
+    // ---- Load through remember, the real write path, in batches of 1000. ----
+    const dataRng = createRng(opts.seed);
+    let rememberMs = 0;
+    // Time the store's share of remember (Arrow build + mergeInsert) by wrapping the service for the load only.
+    const vectors = nexus.services.vectors;
+    const upsert = vectors.upsert;
+    let upsertMs = 0;
+    vectors.upsert = async (...args) => {
+      const t0 = performance.now();
+      try {
+        return await upsert(...args);
+      } finally {
+        upsertMs += performance.now() - t0;
+      }
+    };
+    const loadStart = performance.now();
+    for (const domain of DOMAINS) {
+      for (let from = 0; from < opts.rows; from += BATCH) {
+        const count = Math.min(BATCH, opts.rows - from);
+        const body = `{"query":"mutation($d: String!, $r: [RecordInput!]!) { remember(input: { domain: $d, records: $r }) { records { id } } }","variables":{"d":${JSON.stringify(domain)},"r":${recordsJson(dataRng, domain, from, count)}}}`;
+        const t0 = performance.now();
+        const res = await inProcess(body, ownerToken);
+        const json = (await res.json()) as { data?: { remember?: { records: unknown[] } }; errors?: unknown[] };
+        rememberMs += performance.now() - t0;
+        if (json.errors || json.data?.remember?.records.length !== count) throw new Error(`remember failed: ${JSON.stringify(json).slice(0, 500)}`);
+      }
+    }
+    const loadWallMs = performance.now() - loadStart;
+    vectors.upsert = upsert;
+    const totalRows = opts.rows * DOMAINS.length;
+
+    // ---- Raw LanceDB: the gateway's table, opened once; plain connection and the gateway's (readConsistencyInterval 0). ----
+    const dir = storeUri(config.storageUri, { scope: 'DOMAIN', tenantId, domainKey: 'health' });
+    const rawTable = await (await lancedb.connect(dir)).openTable(TABLE_NAME);
+    const rciTable = await (await lancedb.connect(dir, { readConsistencyInterval: 0 })).openTable(TABLE_NAME);
+    const allTables = [rawTable];
+    for (const domainKey of DOMAINS.slice(1)) {
+      allTables.push(await (await lancedb.connect(storeUri(config.storageUri, { scope: 'DOMAIN', tenantId, domainKey }))).openTable(TABLE_NAME));
+    }
+    tables.push(rciTable, ...allTables);
+    const rowCount = await rawTable.countRows();
+    if (rowCount !== opts.rows) throw new Error(`health holds ${rowCount} rows, expected ${opts.rows}`);
+    const rawRows = async (t: lancedb.Table, unit: Float32Array) =>
+      (await t.vectorSearch(unit).distanceType('dot').limit(opts.k).select(GATEWAY_COLUMNS).toArray()) as { id: string; _distance: number }[];
+    const rawSearch = async (t: lancedb.Table, unit: Float32Array) => (await rawRows(t, unit)).map((r) => r.id);
+
+    // ---- Queries: the same numbers go to every path; the raw path gets them normalised exactly as the gateway does. ----
+    const queryRng = createRng(opts.seed ^ 0x5eed);
+    const makeQuery = () => {
+      const vector = Array.from(randomUnitVector(queryRng, DIM));
+      const vars = { vector, k: opts.k };
+      return {
+        unit: toUnitVector(vector, DIM, 'vector').unit,
+        single: Object.fromEntries(DOMAINS.map((d) => [d, JSON.stringify({ query: SINGLE, variables: { ...vars, domains: [d] } })])) as Record<string, string>,
+        fused: JSON.stringify({ query: FUSED, variables: vars }),
+      };
+    };
+    const warmQueries = Array.from({ length: opts.warmup }, makeQuery);
+    const queries = Array.from({ length: opts.queries }, makeQuery);
+
+    type Query = ReturnType<typeof makeQuery>;
+    const paths: { name: string; run: (q: Query) => Promise<string[]> }[] = [
+      { name: 'raw lancedb (health)', run: (q) => rawSearch(rawTable, q.unit) },
+      { name: 'raw lancedb, rci=0 (health)', run: (q) => rawSearch(rciTable, q.unit) },
+      { name: 'api in-process (health)', run: (q) => searchIds(inProcess, q.single.health as string, surfaceToken, opts.k) },
+      { name: 'api in-process (health, owner token)', run: (q) => searchIds(inProcess, q.single.health as string, ownerToken, opts.k) },
+      { name: 'api http (health)', run: (q) => searchIds(overHttp, q.single.health as string, surfaceToken, opts.k) },
+      { name: 'api in-process (business)', run: (q) => searchIds(inProcess, q.single.business as string, surfaceToken, opts.k) },
+      { name: 'api in-process (finance)', run: (q) => searchIds(inProcess, q.single.finance as string, surfaceToken, opts.k) },
+      { name: 'api in-process fused (3 domains)', run: (q) => searchIds(inProcess, q.fused, surfaceToken, opts.k) },
+      // The store-level floor of a fused query: the same three flat searches, concurrently, no gateway.
+      { name: 'raw lancedb, 3 domains concurrently', run: async (q) => (await Promise.all(allTables.map((t) => rawSearch(t, q.unit)))).flat() },
+    ];
+
+    // Same answers on every health path, or the comparison means nothing.
+    const first = queries[0] ?? warmQueries[0];
+    if (first) {
+      const answers = await Promise.all(paths.slice(0, 4).map((p) => p.run(first)));
+      const expected = JSON.stringify(answers[0]);
+      answers.forEach((ids, i) => {
+        if (JSON.stringify(ids) !== expected) throw new Error(`${paths[i]?.name} answered ${ids.join(',')}, raw answered ${expected}`);
+      });
+      // And the fused answer is the top k of the three stores' own answers.
+      const merged = (await Promise.all(allTables.map((t) => rawRows(t, first.unit)))).flat().sort((a, b) => a._distance - b._distance);
+      const fusedIds = await searchIds(inProcess, first.fused, surfaceToken, opts.k);
+      if (JSON.stringify(fusedIds) !== JSON.stringify(merged.slice(0, opts.k).map((r) => r.id))) throw new Error(`fused answer ${fusedIds.join(',')} is not the top ${opts.k} of the three stores`);
+    }
+
+    const orderRng = createRng(opts.seed ^ 0x0bde);
+    const samples = new Map(paths.map((p) => [p.name, [] as number[]]));
+    const runRound = async (q: Query, record: boolean) => {
+      for (const p of shuffle([...paths], orderRng)) {
+        const t0 = performance.now();
+        await p.run(q);
+        const elapsed = performance.now() - t0;
+        if (record) samples.get(p.name)?.push(elapsed);
+      }
+    };
+    for (const q of warmQueries) await runRound(q, false);
+    const measureStart = performance.now();
+    for (const q of queries) await runRound(q, true);
+    const measureMs = performance.now() - measureStart;
+
+    // ---- Report. ----
+    const s = (name: string) => summarize(samples.get(name) ?? []);
+    const stats = new Map<string, Summary>(paths.map((p) => [p.name, s(p.name)]));
+    console.log(
+      formatTable(
+        ['path', 'n', 'mean ms', 'p50 ms', 'p95 ms', 'min ms', 'max ms'],
+        [...stats].map(([name, x]) => [name, String(x.n), ms(x.mean), ms(x.p50), ms(x.p95), ms(x.min), ms(x.max)]),
+      ),
+    );
+
+    const raw = stats.get('raw lancedb (health)') as Summary;
+    const singles = DOMAINS.map((d) => ({ d, x: stats.get(`api in-process (${d})`) as Summary }));
+    const slowest = singles.reduce((a, b) => (b.x.p50 > a.x.p50 ? b : a));
+    const fused = stats.get('api in-process fused (3 domains)') as Summary;
+    const verdict = (r: number, target: number) => (r <= target ? 'ok' : 'MISSED');
+    const rows: string[][] = [];
+    const addRatio = (label: string, a: Summary, b: Summary, target?: number) =>
+      rows.push([
+        label,
+        ratio(a.p50 / b.p50),
+        ratio(a.p95 / b.p95),
+        ratio(a.mean / b.mean),
+        target === undefined ? '' : `≤ ${target}`,
+        target === undefined ? '' : `${verdict(a.p50 / b.p50, target)} / ${verdict(a.p95 / b.p95, target)}`,
+      ]);
+    addRatio('gateway in-process / raw', stats.get('api in-process (health)') as Summary, raw, GATEWAY_TARGET);
+    addRatio('gateway http / raw', stats.get('api http (health)') as Summary, raw, GATEWAY_TARGET);
+    addRatio('gateway in-process, owner / raw', stats.get('api in-process (health, owner token)') as Summary, raw, GATEWAY_TARGET);
+    addRatio('raw rci=0 / raw (diagnostic)', stats.get('raw lancedb, rci=0 (health)') as Summary, raw);
+    addRatio(`fused-3 / slowest single (${slowest.d})`, fused, slowest.x, FUSED_TARGET);
+    addRatio('raw 3 concurrent / raw single (floor)', stats.get('raw lancedb, 3 domains concurrently') as Summary, raw);
+    console.log(`\n${formatTable(['ratio', 'p50', 'p95', 'mean', 'target', 'p50 / p95'], rows)}`);
+
+    console.log(
+      `\nload: ${totalRows} rows through remember in ${(loadWallMs / 1000).toFixed(1)} s wall ` +
+        `(${Math.round(totalRows / (loadWallMs / 1000))} rows/s; ${Math.round(totalRows / (rememberMs / 1000))} rows/s counting only remember calls)`,
+    );
+    console.log(
+      `  remember calls ${(rememberMs / 1000).toFixed(1)} s, of which vectors.upsert (Arrow build + mergeInsert) ${(upsertMs / 1000).toFixed(1)} s ` +
+        `(${Math.round(totalRows / (upsertMs / 1000))} rows/s); the rest is the request: JSON, GraphQL coercion, validation, events`,
+    );
+    console.log(`measurement: ${queries.length} rounds × ${paths.length} paths in ${(measureMs / 1000).toFixed(1)} s; health table has ${rowCount} rows`);
+    console.log(`load average at end: ${load()} (on ${availableParallelism()} cores; other processes share them)`);
+  } finally {
+    await Promise.allSettled(tables.map((t) => t.close()));
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await nexus.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});
