@@ -1,17 +1,8 @@
 // Seeded random vectors, so every run (and every path within a run) sees the
 // same data and the same queries.
 
-/** mulberry32: a small, fast 32-bit PRNG; good enough for benchmark data. */
-export function createRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seeded PRNG the tests use (mulberry32). */
+export { seeded as createRng } from '../../test/helpers/vectors.js';
 
 /** A standard normal draw (Box–Muller). */
 function gaussian(rng: () => number): number {

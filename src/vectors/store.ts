@@ -208,19 +208,8 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
         // One commit for the whole batch: all of it lands or none of it does.
         await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
       });
-      return records.map((r) => ({
-        id: r.id,
-        scope: store.scope,
-        tenantId: store.tenantId,
-        domainKey: store.scope === 'DOMAIN' ? store.domainKey : null,
-        writerSurfaceId: grant.writerSurfaceId,
-        kind: r.kind,
-        text: r.text,
-        metadata: r.metadata === null ? null : JSON.parse(r.metadata),
-        occurredAt: new Date(r.occurredAt),
-        createdAt: new Date(now),
-        vector: Array.from(r.unit, (x) => x * r.norm),
-      }));
+      // What was stored, read back the way a search reads it.
+      return rows.map((row) => toRecord(store, row, true));
     },
 
     async remove(grant, ids) {
