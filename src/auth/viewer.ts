@@ -24,6 +24,8 @@ export interface Viewer {
    * (owners may use any domain of theirs; one created later in the same request is found in the database).
    */
   readonly mounts: ReadonlyMap<string, { readonly domainId: string; readonly access: Access }>;
+  /** When the token stops working (long-lived streams end then); null for no expiry. */
+  readonly expiresAt: Date | null;
 }
 
 interface ViewerRow {
@@ -73,12 +75,13 @@ export async function resolveViewer(prisma: PrismaClient, header: string | null,
     WHERE t.hash = ${hashToken(token)}`;
   const row = rows[0];
   if (!row || row.revokedAt !== null) throw new UnauthenticatedError('the bearer token is unknown or revoked');
-  if (row.expiresAt !== null && new Date(row.expiresAt).getTime() <= now.getTime()) throw new UnauthenticatedError('the bearer token has expired');
+  const expiresAt = row.expiresAt === null ? null : new Date(row.expiresAt);
+  if (expiresAt !== null && expiresAt.getTime() <= now.getTime()) throw new UnauthenticatedError('the bearer token has expired');
   // json_agg arrives decoded from some drivers and as text from others.
   const domains = (typeof row.domains === 'string' ? JSON.parse(row.domains) : row.domains) as ViewerDomain[] | null;
   const mounts = new Map<string, { domainId: string; access: Access }>();
   for (const d of domains ?? []) mounts.set(d.key, { domainId: d.domainId, access: d.access === 'READ_WRITE' ? 'READ_WRITE' : 'READ' });
-  if (row.role === 'OWNER') return { role: 'OWNER', tenantId: row.tenantId, tokenId: row.id, surface: null, mounts };
+  if (row.role === 'OWNER') return { role: 'OWNER', tenantId: row.tenantId, tokenId: row.id, surface: null, mounts, expiresAt };
   // A surface token whose surface is gone, or belongs elsewhere, is as good as revoked (deny by default).
   if (row.role !== 'SURFACE' || !row.surfaceId || !row.surfaceKey || !row.homeDomainId || !row.homeDomainKey || row.surfaceTenantId !== row.tenantId) {
     throw new UnauthenticatedError('the bearer token is unknown or revoked');
@@ -91,5 +94,6 @@ export async function resolveViewer(prisma: PrismaClient, header: string | null,
     tokenId: row.id,
     surface: { id: row.surfaceId, key: row.surfaceKey, homeDomainId: row.homeDomainId, homeDomainKey: row.homeDomainKey },
     mounts,
+    expiresAt,
   };
 }

@@ -28,16 +28,24 @@ export function fromWire(record: WireRecord): StoredRecord {
   return { ...record, occurredAt: new Date(record.occurredAt), createdAt: new Date(record.createdAt) };
 }
 
-type Topics = Record<string, [NexusEventPayload]>;
+/** Mounts or tokens of a tenant changed: open streams must stop and be re-authorised. */
+export interface AccessChange {
+  tenantId: string;
+}
+
+type Topics = Record<string, [NexusEventPayload | AccessChange]>;
 
 export interface NexusEvents {
   publish(event: NexusEventPayload): void;
   subscribe(tenantId: string, domainKey: string): AsyncIterable<NexusEventPayload>;
+  publishAccessChange(tenantId: string): void;
+  accessChanges(tenantId: string): AsyncIterable<AccessChange>;
   close(): Promise<void>;
 }
 
-// Tenant ids and domain keys match ^[a-z][a-z0-9-]*$, so the topic cannot be ambiguous.
+// Tenant ids and domain keys match ^[a-z][a-z0-9-]*$, so neither topic can be ambiguous.
 const topic = (tenantId: string, domainKey: string) => `nexus:${tenantId}:${domainKey}`;
+const accessTopic = (tenantId: string) => `nexus-access:${tenantId}`;
 
 export function createNexusEvents(redisUrl?: string): NexusEvents {
   let clients: Redis[] = [];
@@ -52,7 +60,9 @@ export function createNexusEvents(redisUrl?: string): NexusEvents {
   }
   return {
     publish: (event) => pubsub.publish(topic(event.tenantId, event.domainKey), event),
-    subscribe: (tenantId, domainKey) => pubsub.subscribe(topic(tenantId, domainKey)),
+    subscribe: (tenantId, domainKey) => pubsub.subscribe(topic(tenantId, domainKey)) as AsyncIterable<NexusEventPayload>,
+    publishAccessChange: (tenantId) => pubsub.publish(accessTopic(tenantId), { tenantId }),
+    accessChanges: (tenantId) => pubsub.subscribe(accessTopic(tenantId)) as AsyncIterable<AccessChange>,
     close: async () => {
       await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
     },

@@ -95,6 +95,34 @@ describe('nexusEvents on one gateway', () => {
     }
   });
 
+  it('ends Sleep\'s stream when its health mount is removed, and will not reopen it', async () => {
+    const s2 = await addSurface(nexus, t.ownerToken, { key: 'sleep-2', homeDomain: 'finance', mounts: [{ domain: 'health', access: 'READ' }] });
+    const stream = await subscribe(nexus, s2.token, ['health']);
+    const unmounted = await nexus.gql('mutation { setMounts(input: { surface: "sleep-2", mounts: [] }) { key } }', {}, t.ownerToken);
+    expect(unmounted.errors).toBeUndefined();
+    await expect(stream.next(3000)).rejects.toThrow(/stream ended/);
+    await nexus.gql(RememberDocument, { input: { records: [{ id: 'after-unmount', kind: 'workout', vector: vec(0) }] } }, vo2.token);
+    const again = await nexus.server.yoga.fetch('http://nexus.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${s2.token}` },
+      body: JSON.stringify({ query: SUBSCRIPTION, variables: { d: ['health'] } }),
+    });
+    expect((await readSse(again).next()).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('ends a stream when its token is revoked', async () => {
+    const s3 = await addSurface(nexus, t.ownerToken, { key: 'sleep-3', homeDomain: 'finance', mounts: [{ domain: 'health', access: 'READ' }] });
+    const stream = await subscribe(nexus, s3.token, ['health']);
+    await nexus.gql('mutation($id: ID!) { revokeToken(id: $id) }', { id: s3.tokenId }, t.ownerToken);
+    await expect(stream.next(3000)).rejects.toThrow(/stream ended/);
+  });
+
+  it('ends a stream when its token expires', async () => {
+    const s4 = await addSurface(nexus, t.ownerToken, { key: 'sleep-4', homeDomain: 'finance', mounts: [{ domain: 'health', access: 'READ' }], expiresInSeconds: 1 });
+    const stream = await subscribe(nexus, s4.token, ['health']);
+    await expect(stream.next(4000)).rejects.toThrow(/stream ended/);
+  });
+
   it('answers UNAUTHENTICATED to a subscription without a token', async () => {
     const res = await nexus.server.yoga.fetch('http://nexus.test/graphql', {
       method: 'POST',

@@ -12,7 +12,7 @@ import { inList, literal, recordFilter } from '../../src/vectors/sql.js';
 import { createVectorStores, type VectorStores } from '../../src/vectors/store.js';
 
 const DIM = 4;
-const owner: Viewer = { role: 'OWNER', tenantId: 'tenant-a', tokenId: 't', surface: null, mounts: new Map() };
+const owner: Viewer = { role: 'OWNER', tenantId: 'tenant-a', tokenId: 't', surface: null, mounts: new Map(), expiresAt: null };
 const row = (id: string, kind: string, i: number) => ({ id, kind, text: null, metadata: null, occurredAt: 1000 + i, ...toUnitVector([1, i, 0, 0], DIM, 'v') });
 
 describe('filter SQL', () => {

@@ -32,19 +32,30 @@ const NexusEventRef = builder.objectType('NexusEvent', {
   }),
 });
 
-/** Merges several subscriptions into one stream, ending them all when the client leaves. */
-function merge<T>(sources: AsyncIterable<T>[]): AsyncIterable<T> {
-  return new Repeater<T>(async (push, stop) => {
+/**
+ * Merges the domain streams into one, each item under `nexusEvents`. The stream ends when the client leaves,
+ * when the tenant's access changes (mounts set, a token revoked: the client must reconnect and be authorised
+ * again), or when the token expires, so an open stream never outlives the right to read it.
+ */
+function merge(sources: AsyncIterable<NexusEventPayload>[], accessChanges: AsyncIterable<unknown>, expiresAt: Date | null): AsyncIterable<unknown> {
+  return new Repeater<unknown>(async (push, stop) => {
     const iterators = sources.map((s) => s[Symbol.asyncIterator]());
+    const access = accessChanges[Symbol.asyncIterator]();
     const pumps = iterators.map(async (it) => {
       for (;;) {
         const next = await it.next();
         if (next.done) return;
-        await push({ nexusEvents: next.value } as unknown as T);
+        await push({ nexusEvents: next.value });
       }
     });
+    void access.next().then((next) => {
+      if (!next.done) stop();
+    });
+    // setTimeout holds at most ~24.8 days; a longer-lived token is re-checked when that timer fires.
+    const timer = expiresAt ? setTimeout(() => stop(), Math.min(Math.max(0, expiresAt.getTime() - Date.now()), 2 ** 31 - 1)) : undefined;
     await stop;
-    await Promise.all(iterators.map((it) => it.return?.()));
+    clearTimeout(timer);
+    await Promise.all([...iterators, access].map((it) => it.return?.()));
     await Promise.allSettled(pumps);
   });
 }
@@ -70,7 +81,7 @@ builder.subscriptionFields((t) => ({
         grantDomain(viewer, key, false);
         return ctx.services.events.subscribe(viewer.tenantId, key);
       });
-      return merge<NexusEventPayload>(sources);
+      return merge(sources, ctx.services.events.accessChanges(viewer.tenantId), viewer.expiresAt);
     },
     // graphql's default resolver on purpose: graphql-middleware wraps `subscribe` only when a field has
     // no resolver of its own, and only then does the shield rule run before anything is subscribed (with

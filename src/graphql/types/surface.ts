@@ -100,7 +100,12 @@ builder.mutationFields((t) => ({
     type: 'Surface',
     description: 'Owner only.',
     args: { input: t.arg({ type: SetMountsInput, required: true }) },
-    resolve: (_root, { input }, ctx) => setMounts(ctx.prisma, viewerOf(ctx).tenantId, input),
+    resolve: async (_root, { input }, ctx) => {
+      const tenantId = viewerOf(ctx).tenantId;
+      const surface = await setMounts(ctx.prisma, tenantId, input);
+      ctx.services.events.publishAccessChange(tenantId);
+      return surface;
+    },
   }),
   issueSurfaceToken: t.field({
     type: IssuedTokenRef,
@@ -114,6 +119,11 @@ builder.mutationFields((t) => ({
   revokeToken: t.boolean({
     description: 'Owner only. Idempotent.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => revokeToken(ctx.prisma, viewerOf(ctx).tenantId, String(id)),
+    resolve: async (_root, { id }, ctx) => {
+      const tenantId = viewerOf(ctx).tenantId;
+      const revoked = await revokeToken(ctx.prisma, tenantId, String(id));
+      ctx.services.events.publishAccessChange(tenantId);
+      return revoked;
+    },
   }),
 }));
