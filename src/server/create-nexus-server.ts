@@ -13,6 +13,7 @@ import type { NexusContext } from '../graphql/context.js';
 import { createLoaders } from '../graphql/loaders/create-loaders.js';
 import { createSchema } from '../graphql/schema.js';
 import type { Services } from './services.js';
+import { useDocumentLimits } from './use-document-limits.js';
 import { useRequestLog } from './use-request-log.js';
 import { storageOptionsFor } from './storage-options.js';
 
@@ -65,7 +66,11 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
       warn: (...args) => log.warn(args.map(String).join(' ')),
       error: (...args) => log.error(args.map(String).join(' ')),
     },
-    plugins: [useRequestLog(log)],
+    plugins: [
+      useRequestLog(log),
+      // Bounded documents: no query nests or aliases its way into unbounded work.
+      useDocumentLimits(),
+    ],
     context: async ({ request }) => {
       const header = request.headers.get('x-request-id');
       const requestId = header && REQUEST_ID.test(header) ? header : randomUUID();
