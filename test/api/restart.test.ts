@@ -15,6 +15,8 @@ import { SignUpDocument, ViewerDocument } from '../generated/graphql.js';
 import { PG_ADMIN_URL, postgresAvailable } from '../helpers/nexus.js';
 import { print } from 'graphql';
 import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const migrationNames = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
   .filter((e) => e.isDirectory())
@@ -32,6 +34,25 @@ async function post(server: Awaited<ReturnType<typeof createNexusServer>>, query
 }
 
 describe('start-up', () => {
+  it.each([
+    ['NEXUS_VECTOR_DIM', 'abc'],
+    ['PORT', '-1'],
+    ['DATABASE_URL', 'nonsense'],
+  ])('stops with one line naming %s when it is %p, and a non-zero exit code', (name, value) => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { PATH: process.env.PATH ?? '', [name]: value },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.status).not.toBeNull();
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^nexus: invalid configuration: ${name} `));
+    expect(result.stdout).toBe('');
+  });
+
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c();
