@@ -8,6 +8,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config/env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { migrate, type MigrationReport } from './migrate.js';
 
 export type { PrismaClient };
@@ -45,22 +46,32 @@ async function connectPostgres(url: string): Promise<Database> {
 
 async function openPglite(dir: string): Promise<Database> {
   await mkdir(dir, { recursive: true });
-  const db = await PGlite.create(dir);
-  const migrations = await migrate({
-    query: async <T>(sql: string, params?: unknown[]) => (await db.query(sql, params)).rows as T[],
-    exec: async (sql: string) => {
-      await db.exec(sql);
-    },
-  });
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
-  await prisma.$connect();
-  return {
-    prisma,
-    backend: 'pglite',
-    migrations,
-    close: async () => {
-      await prisma.$disconnect();
-      await db.close();
-    },
-  };
+  const unlock = await lockDataDir(path.dirname(dir));
+  let db: PGlite | undefined;
+  try {
+    db = await PGlite.create(dir);
+    const pglite = db;
+    const migrations = await migrate({
+      query: async <T>(sql: string, params?: unknown[]) => (await pglite.query(sql, params)).rows as T[],
+      exec: async (sql: string) => {
+        await pglite.exec(sql);
+      },
+    });
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+    await prisma.$connect();
+    return {
+      prisma,
+      backend: 'pglite',
+      migrations,
+      close: async () => {
+        await prisma.$disconnect();
+        await pglite.close();
+        await unlock();
+      },
+    };
+  } catch (error) {
+    await db?.close().catch(() => undefined);
+    await unlock();
+    throw error;
+  }
 }

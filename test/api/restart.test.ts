@@ -13,6 +13,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { createNexusServer } from '../../src/server/create-nexus-server.js';
 import { SignUpDocument, ViewerDocument } from '../generated/graphql.js';
 import { PG_ADMIN_URL, postgresAvailable } from '../helpers/nexus.js';
+import { startGatewayProcess } from '../helpers/gateway-process.js';
 import { print } from 'graphql';
 import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -76,6 +77,26 @@ describe('start-up', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('refuses a second gateway on the same PGlite data directory, and takes over a dead one\'s lock', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'nexus-lock-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const gateway = await startGatewayProcess({ NEXUS_DATA_DIR: dir });
+    try {
+      await expect(createDatabase({ dataDir: dir })).rejects.toThrow(/in use by process \d+/);
+    } finally {
+      await gateway.stop();
+    }
+    // A clean stop releases the lock.
+    const first = await createDatabase({ dataDir: dir });
+    await expect(createDatabase({ dataDir: dir })).rejects.toThrow(/already open in this process/);
+    await first.close();
+    // A crashed gateway leaves its lock behind; a pid that no longer runs does not hold the directory.
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(dir, 'nexus.lock'), '999999999');
+    const second = await createDatabase({ dataDir: dir });
+    await second.close();
   });
 
   withPostgres('applies migrations once when four gateways start at once, as Prisma records them', async () => {
