@@ -2,6 +2,8 @@
 // /graphql references nothing outside the server, and a real browser renders it
 // and runs a query while making no request to any other host.
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse, print } from 'graphql';
@@ -207,7 +209,6 @@ describe('GraphiQL', () => {
       await waitForText(RESULT_LINES, 'vectorDimension');
       const result = JSON.parse(await editorText(RESULT_LINES));
       expect(result).toEqual({ data: { serverInfo: { vectorDimension: 8, version: expect.stringMatching(/^\d+\.\d+\.\d+/) } } });
-      await page.screenshot({ path: '/tmp/graphiql.png' });
 
       // What the run button sent is our query (GraphiQL strips ignored characters).
       const sent = requests
@@ -234,9 +235,9 @@ describe('GraphiQL', () => {
       expect(pageErrors).toEqual([]);
     } catch (error) {
       // A page that waits for a CDN never renders: say which requests went where.
-      await page?.screenshot({ path: '/tmp/graphiql-failure.png' }).catch(() => undefined);
+      await page?.screenshot({ path: path.join(tmpdir(), 'graphiql-failure.png') }).catch(() => undefined);
       console.error(
-        `GraphiQL browser test failed (screenshot: /tmp/graphiql-failure.png).\nrequests:\n${requests
+        `GraphiQL browser test failed (screenshot: ${path.join(tmpdir(), 'graphiql-failure.png')}).\nrequests:\n${requests
           .map((r) => `  ${r.method} ${r.url.slice(0, 120)}`)
           .join('\n')}\nfailed:\n${failures.map((f) => `  ${f}`).join('\n')}`,
       );

@@ -1,6 +1,8 @@
 // Two gateway processes writing to the same domain on S3 at once lose no rows:
 // LanceDB's conditional commits, honoured by the S3 server, serialise them.
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
@@ -34,7 +36,7 @@ const pgUp = await postgresAvailable();
       DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${database}`,
       NEXUS_STORAGE_URI: 's3://nexus/shared',
       NEXUS_VECTOR_DIM: String(DIM),
-      NEXUS_DATA_DIR: `/tmp/nexus-gw-${randomBytes(4).toString('hex')}`,
+      NEXUS_DATA_DIR: path.join(tmpdir(), `nexus-gw-${randomBytes(4).toString('hex')}`),
       AWS_ENDPOINT_URL: s3.endpoint,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,

@@ -1,7 +1,7 @@
 // Starts an in-process S3-compatible server (s3rver 3.7.1) for tests, with our fixes for its defects.
 // It is a test server, never a production one: it checks no signature and keeps objects in a temp directory.
 
-// The fixes (see /work/shared/STACK.md, "S3-compatible test server"):
+// The fixes (see the team's STACK.md, "S3-compatible test server"):
 //  1. conditional writes: If-None-Match / If-Match on PUT, CopyObject, CompleteMultipartUpload and
 //     DELETE, checked under a per-key lock (LanceDB commits manifests with If-None-Match: *);
 //  2. delimiter listings: folders holding only sub-folders are returned as CommonPrefixes;
