@@ -17,6 +17,8 @@ export interface Database {
   readonly prisma: PrismaClient;
   readonly backend: 'pglite' | 'postgresql';
   readonly migrations: MigrationReport;
+  /** Runs fn under a lock named key that every gateway sharing this database respects; undefined for PGlite (one process). */
+  readonly withSharedLock?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,16 @@ async function connectPostgres(url: string): Promise<Database> {
   }
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 20 }) });
   await prisma.$connect();
-  return { prisma, backend: 'postgresql', migrations, close: () => prisma.$disconnect() };
+  // A transaction-scoped advisory lock: released however fn ends, even if this process dies.
+  const withSharedLock = <T>(key: string, fn: () => Promise<T>): Promise<T> =>
+    prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`;
+        return fn();
+      },
+      { maxWait: 30_000, timeout: 60_000 },
+    );
+  return { prisma, backend: 'postgresql', migrations, withSharedLock, close: () => prisma.$disconnect() };
 }
 
 async function openPglite(dir: string): Promise<Database> {

@@ -50,9 +50,11 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     dimension: config.vectorDimension,
     cacheSize: config.tableCacheSize,
     storageOptions: storageOptionsFor(config),
+    withCreateLock: db.withSharedLock,
   });
   const events = createNexusEvents(config.redisUrl);
   const services: Services = { config, db, vectors, events, log };
+  const requestIds = new WeakMap<Request, string>();
 
   const yoga = createYoga<Record<string, never>, NexusContext>({
     schema: createSchema(),
@@ -67,13 +69,14 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
       error: (...args) => log.error(args.map(String).join(' ')),
     },
     plugins: [
-      useRequestLog(log),
+      useRequestLog(log, requestIds),
       // Bounded documents: no query nests or aliases its way into unbounded work.
       useDocumentLimits(),
     ],
     context: async ({ request }) => {
       const header = request.headers.get('x-request-id');
       const requestId = header && REQUEST_ID.test(header) ? header : randomUUID();
+      requestIds.set(request, requestId);
       const viewer = await resolveViewer(db.prisma, request.headers.get('authorization'));
       return {
         config,

@@ -18,6 +18,28 @@ export interface VectorStoreOptions {
   cacheSize: number;
   /** Passed to LanceDB for object stores (endpoint, credentials, region). */
   storageOptions?: Record<string, string>;
+  /**
+   * Runs fn while holding a lock named key across every gateway sharing the storage (default: this
+   * process only). Table creation runs under it: LanceDB turns a create that lost a race into an
+   * Overwrite, which would drop the winner's first rows.
+   */
+  withCreateLock?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+}
+
+/** A lock held within this process only: enough when one process owns the storage. */
+export function createProcessLock(): <T>(key: string, fn: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return async (key, fn) => {
+    const before = tails.get(key) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    tails.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
 }
 
 export interface SearchQuery {
@@ -120,13 +142,27 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
     });
   }
 
+  const withCreateLock = options.withCreateLock ?? createProcessLock();
+
   async function open(store: StoreRef, create: boolean): Promise<lancedb.Table | null> {
     const db = await connect(store);
-    const names = await db.tableNames();
-    if (names.includes(TABLE_NAME)) return db.openTable(TABLE_NAME);
-    if (!create) return null;
-    await db.createEmptyTable(TABLE_NAME, schema, { existOk: true });
-    return db.openTable(TABLE_NAME);
+    const listed = async () => (await db.tableNames()).includes(TABLE_NAME);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (await listed()) return await db.openTable(TABLE_NAME);
+        if (!create) return null;
+        return await withCreateLock(`nexus-table:${storeKey(store)}`, async () =>
+          (await listed()) ? db.openTable(TABLE_NAME) : db.createEmptyTable(TABLE_NAME, schema),
+        );
+      } catch (error) {
+        // A table being created elsewhere is listed before its first version is committed:
+        // a reader sees no table yet; a writer waits a moment and opens it.
+        if (!/not found/i.test(String(error))) throw error;
+        if (!create) return null;
+        if (attempt >= 6) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+      }
+    }
   }
 
   function closeWhenIdle(entry: Entry): void {
