@@ -1,10 +1,12 @@
-// One log line per GraphQL request with its id, operation and duration; the
-// id is echoed in the x-request-id response header. Never logs variables or headers.
+// One log line per GraphQL request with its id, operation and error codes, and the cause
+// of every unexpected error. Never logs variables or headers.
+import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../log/logger.js';
 import type { NexusContext } from '../graphql/context.js';
 
-export function useRequestLog(log: Logger): Plugin<NexusContext> {
+/** `requestIds` is filled by the context factory; the id is echoed in the x-request-id response header. */
+export function useRequestLog(log: Logger, requestIds: WeakMap<Request, string>): Plugin<NexusContext> {
   const started = new WeakMap<Request, number>();
   return {
     onRequest({ request }) {
@@ -14,12 +16,18 @@ export function useRequestLog(log: Logger): Plugin<NexusContext> {
       const ctx = args.contextValue;
       return {
         onExecuteDone({ result }) {
-          const errors = 'errors' in result && Array.isArray(result.errors) ? result.errors.map((e) => e.extensions?.code ?? 'INTERNAL') : [];
-          ctx.log.info({ operation: args.operationName ?? null, role: ctx.viewer?.role ?? 'ANONYMOUS', errors }, 'graphql');
+          const list = 'errors' in result && Array.isArray(result.errors) ? (result.errors as GraphQLError[]) : [];
+          ctx.log.info({ operation: args.operationName ?? null, role: ctx.viewer?.role ?? 'ANONYMOUS', errors: list.map((e) => e.extensions?.code ?? 'INTERNAL') }, 'graphql');
+          // The client sees "Unexpected error."; the operator needs the cause. Coded errors are the client's, not ours.
+          for (const e of list) {
+            if (e.extensions?.code === undefined) ctx.log.error({ err: e.originalError ?? e, path: e.path }, 'unexpected error');
+          }
         },
       };
     },
     onResponse({ request, response }) {
+      const id = requestIds.get(request);
+      if (id) response.headers.set('x-request-id', id);
       const t0 = started.get(request);
       if (t0 !== undefined) log.debug({ path: new URL(request.url).pathname, status: response.status, ms: Math.round(performance.now() - t0) }, 'http');
     },

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { loadConfig } from '../../src/config/env.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger, type Logger } from '../../src/log/logger.js';
 import { createNexusServer, type NexusServer } from '../../src/server/create-nexus-server.js';
 
 export type Backend = 'pglite' | 'postgresql';
@@ -61,6 +61,8 @@ export interface TestNexus {
 export interface StartOptions {
   backend?: Backend;
   env?: Record<string, string>;
+  /** The server's logger (default: silent, or LOG_LEVEL from env). */
+  log?: Logger;
 }
 
 export async function startNexus(options: StartOptions = {}): Promise<TestNexus> {
@@ -77,7 +79,7 @@ export async function startNexus(options: StartOptions = {}): Promise<TestNexus>
     env.DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${database}`;
   }
   const config = loadConfig(env);
-  const server = await createNexusServer(config, { log: createLogger(env.LOG_LEVEL ?? 'silent') });
+  const server = await createNexusServer(config, { log: options.log ?? createLogger(env.LOG_LEVEL ?? 'silent') });
   return {
     server,
     backend,
