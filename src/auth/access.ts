@@ -17,6 +17,16 @@ export function canSeeSurfaceDetails(viewer: Viewer, surfaceId: string): boolean
   return viewer.role === 'OWNER' || viewer.surface?.id === surfaceId;
 }
 
+/** The surfaces of a list the caller may see: all for the owner (or the fresh owner of signUp), itself for a surface. */
+export function visibleSurfaces<T extends { id: string }>(viewer: Viewer | null, surfaces: readonly T[]): T[] {
+  return viewer?.role === 'SURFACE' ? surfaces.filter((s) => s.id === viewer.surface?.id) : [...surfaces];
+}
+
+/** The domains of a list the caller may see: all for the owner, the mounted ones for a surface. */
+export function visibleDomains<T extends { key: string }>(viewer: Viewer | null, domains: readonly T[]): T[] {
+  return viewer?.role === 'SURFACE' ? domains.filter((d) => viewer.mounts.has(d.key)) : [...domains];
+}
+
 // ---- Store grants: the only way the vectors layer opens a table. ----
 
 

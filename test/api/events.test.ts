@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { RememberDocument } from '../generated/graphql.js';
 import { addSurface, signUpTenant, type TestSurface, type TestTenant } from '../helpers/fixtures.js';
-import { postgresAvailable, startNexus, type TestNexus } from '../helpers/nexus.js';
+import { postgresAvailable, serviceAvailable, startNexus, type TestNexus } from '../helpers/nexus.js';
 import { readSse, type SseStream } from '../helpers/sse.js';
 
 const DIM = 8;
@@ -134,20 +134,15 @@ describe('nexusEvents on one gateway', () => {
   });
 });
 
-const redisUp = await (async () => {
+const redisUp = await serviceAvailable('Redis at 127.0.0.1:6379', async () => {
   const probe = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
     await probe.connect();
     await probe.ping();
-    return true;
-  } catch {
-    if (process.env.CI === 'true') throw new Error('CI=true but Redis at 127.0.0.1:6379 does not answer');
-    console.warn('NOTICE: no Redis at 127.0.0.1:6379 and CI is unset: the cross-gateway event test is skipped.');
-    return false;
   } finally {
     probe.disconnect();
   }
-})();
+});
 const pgUp = await postgresAvailable();
 
 (redisUp && pgUp ? describe : describe.skip)('nexusEvents across two gateways through Redis', () => {

@@ -15,22 +15,30 @@ export type Backend = 'pglite' | 'postgresql';
 
 export const PG_ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
 
+/**
+ * Whether a local service answers its probe. Under CI=true it must (the run fails otherwise); elsewhere the
+ * suites that need it are skipped with a printed notice.
+ */
+export async function serviceAvailable(name: string, probe: () => Promise<void>): Promise<boolean> {
+  try {
+    await probe();
+    return true;
+  } catch {
+    if (process.env.CI === 'true') throw new Error(`CI=true but ${name} does not answer`);
+    console.warn(`NOTICE: ${name} does not answer and CI is unset: the tests that need it are skipped.`);
+    return false;
+  }
+}
+
 let pgAvailable: Promise<boolean> | undefined;
 
-/** Whether the PostgreSQL server answers. With CI=true it must; otherwise its suite is skipped with a notice. */
+/** Whether the PostgreSQL server at 127.0.0.1:5432 answers. */
 export function postgresAvailable(): Promise<boolean> {
-  pgAvailable ??= (async () => {
+  pgAvailable ??= serviceAvailable('the PostgreSQL server at 127.0.0.1:5432', async () => {
     const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
-    try {
-      await client.connect();
-      await client.end();
-      return true;
-    } catch {
-      if (process.env.CI === 'true') throw new Error('CI=true but the PostgreSQL server at 127.0.0.1:5432 does not answer');
-      console.warn('NOTICE: no PostgreSQL server at 127.0.0.1:5432 and CI is unset: the PostgreSQL backend suite is skipped.');
-      return false;
-    }
-  })();
+    await client.connect();
+    await client.end();
+  });
   return pgAvailable;
 }
 

@@ -2,6 +2,7 @@
 // Its records are reached through record.ts (search, recordCount).
 import { builder } from '../builder.js';
 import { viewerOf } from '../context.js';
+import { visibleSurfaces } from '../../auth/access.js';
 import { createDomain, domainByKey } from '../../tenancy/domains.js';
 
 export const DomainRef = builder.objectType('Domain', {
@@ -14,10 +15,8 @@ export const DomainRef = builder.objectType('Domain', {
       type: ['Surface'],
       description: 'Surfaces that mount this domain (for a surface token: only itself).',
       resolve: async (domain, _args, ctx) => {
-        const mounts = await ctx.loaders.mountsByDomainId.load(domain.id);
-        const viewer = ctx.viewer;
-        const ids = mounts.map((m) => m.surfaceId).filter((id) => viewer?.role !== 'SURFACE' || id === viewer.surface?.id);
-        const surfaces = await Promise.all(ids.map((id) => ctx.loaders.surfaceById.load(id)));
+        const mounts = visibleSurfaces(ctx.viewer, (await ctx.loaders.mountsByDomainId.load(domain.id)).map((m) => ({ id: m.surfaceId })));
+        const surfaces = await Promise.all(mounts.map((m) => ctx.loaders.surfaceById.load(m.id)));
         return surfaces
           .filter((s): s is NonNullable<typeof s> => s !== null && s.tenantId === domain.tenantId)
           .sort((a, b) => a.key.localeCompare(b.key));

@@ -1,6 +1,7 @@
 // Tenant (one person), Identity, and signUp: the one public mutation.
 import { builder } from '../builder.js';
 import { signUp } from '../../tenancy/sign-up.js';
+import { visibleDomains, visibleSurfaces } from '../../auth/access.js';
 import { NotFoundError } from '../../auth/errors.js';
 
 export const IdentityRef = builder.objectType('Identity', {
@@ -37,18 +38,14 @@ export const TenantRef = builder.objectType('Tenant', {
       type: ['Domain'],
       description: 'Every domain for the owner; the mounted ones for a surface.',
       resolve: async (tenant, _args, ctx) => {
-        const domains = await ctx.loaders.domainsByTenantId.load(tenant.id);
-        const viewer = ctx.viewer;
-        return viewer?.role === 'SURFACE' ? domains.filter((d) => viewer.mounts.has(d.key)) : domains;
+        return visibleDomains(ctx.viewer, await ctx.loaders.domainsByTenantId.load(tenant.id));
       },
     }),
     surfaces: t.field({
       type: ['Surface'],
       description: 'Every surface for the owner; only itself for a surface.',
       resolve: async (tenant, _args, ctx) => {
-        const surfaces = await ctx.loaders.surfacesByTenantId.load(tenant.id);
-        const viewer = ctx.viewer;
-        return viewer?.role === 'SURFACE' ? surfaces.filter((s) => s.id === viewer.surface?.id) : surfaces;
+        return visibleSurfaces(ctx.viewer, await ctx.loaders.surfacesByTenantId.load(tenant.id));
       },
     }),
   }),
