@@ -148,15 +148,17 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
     const db = await connect(store);
     const listed = async () => (await db.tableNames()).includes(TABLE_NAME);
     for (let attempt = 0; ; attempt++) {
-      try {
-        if (await listed()) return await db.openTable(TABLE_NAME);
+      if (!(await listed())) {
         if (!create) return null;
-        return await withCreateLock(`nexus-table:${storeKey(store)}`, async () =>
+        return withCreateLock(`nexus-table:${storeKey(store)}`, async () =>
           (await listed()) ? db.openTable(TABLE_NAME) : db.createEmptyTable(TABLE_NAME, schema),
         );
+      }
+      try {
+        return await db.openTable(TABLE_NAME);
       } catch (error) {
-        // A table being created elsewhere is listed before its first version is committed:
-        // a reader sees no table yet; a writer waits a moment and opens it.
+        // A table being created by another gateway is listed before its first version is committed:
+        // a reader sees no table yet; a writer waits a moment and opens it. Any other failure is raised.
         if (!/not found/i.test(String(error))) throw error;
         if (!create) return null;
         if (attempt >= 6) throw error;
