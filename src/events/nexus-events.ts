@@ -3,6 +3,7 @@
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
+import type { Logger } from '../log/logger.js';
 import type { StoredRecord } from '../vectors/records.js';
 
 export type NexusEventType = 'REMEMBERED' | 'FORGOTTEN';
@@ -47,14 +48,43 @@ export interface NexusEvents {
 const topic = (tenantId: string, domainKey: string) => `nexus:${tenantId}:${domainKey}`;
 const accessTopic = (tenantId: string) => `nexus-access:${tenantId}`;
 
-export function createNexusEvents(redisUrl?: string): NexusEvents {
+const REDIS_CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * In-process events, or Redis when redisUrl is set. With Redis, start-up fails unless it answers; after that an
+ * outage loses events (logged, at most every 10 s) but never a request or the process.
+ */
+export async function createNexusEvents(redisUrl: string | undefined, log: Logger): Promise<NexusEvents> {
   let clients: Redis[] = [];
   let pubsub: PubSub<Topics>;
   if (redisUrl) {
-    const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-    const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    let lastReport = 0;
+    const report = (error: unknown) => {
+      if (Date.now() - lastReport < 10_000) return;
+      lastReport = Date.now();
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis unavailable: live events are not shared until it is back');
+    };
+    const options = { lazyConnect: true, connectTimeout: REDIS_CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 3 };
+    const publishClient = new Redis(redisUrl, options);
+    const subscribeClient = new Redis(redisUrl, options);
     clients = [publishClient, subscribeClient];
-    pubsub = createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
+    for (const client of clients) client.on('error', report);
+    try {
+      await Promise.all(clients.map((c) => c.connect()));
+    } catch (error) {
+      clients.forEach((c) => c.disconnect());
+      throw new Error(`REDIS_URL: cannot connect to Redis (${error instanceof Error ? error.message : String(error)})`);
+    }
+    // The event target fires and forgets these calls; catch their failures so an outage cannot crash the process.
+    const safePublish = { publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(report) };
+    const safeSubscribe = {
+      on: subscribeClient.on.bind(subscribeClient),
+      subscribe: (topicName: string) => subscribeClient.subscribe(topicName).catch(report),
+      unsubscribe: (topicName: string) => subscribeClient.unsubscribe(topicName).catch(report),
+    };
+    pubsub = createPubSub<Topics>({
+      eventTarget: createRedisEventTarget({ publishClient: safePublish as unknown as Redis, subscribeClient: safeSubscribe as unknown as Redis }),
+    });
   } else {
     pubsub = createPubSub<Topics>();
   }

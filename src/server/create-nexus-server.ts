@@ -52,7 +52,11 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     storageOptions: storageOptionsFor(config),
     withCreateLock: db.withSharedLock,
   });
-  const events = createNexusEvents(config.redisUrl);
+  const events = await createNexusEvents(config.redisUrl, log).catch(async (error: unknown) => {
+    await vectors.close();
+    await db.close();
+    throw error;
+  });
   const services: Services = { config, db, vectors, events, log };
   const requestIds = new WeakMap<Request, string>();
 

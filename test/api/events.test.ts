@@ -1,5 +1,6 @@
 // Live events: a surface subscribed to a domain sees what others remember and
 // forget there, never anything of a domain it cannot read; through Redis across gateways.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { RememberDocument } from '../generated/graphql.js';
@@ -175,3 +176,51 @@ const pgUp = await postgresAvailable();
     }
   });
 });
+
+(redisUp ? describe : describe.skip)('a Redis outage', () => {
+  it('refuses to start when REDIS_URL does not answer, naming it', async () => {
+    await expect(startNexus({ env: { REDIS_URL: 'redis://127.0.0.1:1' } })).rejects.toThrow(/^REDIS_URL: cannot connect to Redis/);
+  });
+
+  it('costs live events, never a request or the process', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const gone = new Promise((r) => redis.once('exit', r));
+    let nexus: TestNexus | undefined;
+    try {
+      await waitFor(async () => {
+        const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        try {
+          await probe.connect();
+        } finally {
+          probe.disconnect();
+        }
+      });
+      nexus = await startNexus({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+      const t = await signUpTenant(nexus);
+      redis.kill('SIGKILL');
+      await gone;
+      const wrote = await nexus.gql(RememberDocument, { input: { domain: 'health', records: [{ id: 'r1', kind: 'k', vector: vec(0) }] } }, t.ownerToken);
+      expect(wrote.errors).toBeUndefined();
+      // Give a failed publish time to surface as an unhandled rejection, which would end this process.
+      await new Promise((r) => setTimeout(r, 1500));
+      const count = await nexus.gql('{ domain(key: "health") { recordCount } }', {}, t.ownerToken);
+      expect(count.data?.domain?.recordCount).toBe(1);
+    } finally {
+      redis.kill('SIGKILL');
+      await nexus?.close();
+    }
+  });
+});
+
+async function waitFor(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
