@@ -41,16 +41,22 @@ function merge(sources: AsyncIterable<NexusEventPayload>[], accessChanges: Async
   return new Repeater<unknown>(async (push, stop) => {
     const iterators = sources.map((s) => s[Symbol.asyncIterator]());
     const access = accessChanges[Symbol.asyncIterator]();
-    const pumps = iterators.map(async (it) => {
-      for (;;) {
-        const next = await it.next();
-        if (next.done) return;
-        await push({ nexusEvents: next.value });
-      }
-    });
-    void access.next().then((next) => {
-      if (!next.done) stop();
-    });
+    // A failing source ends the stream (handled at once: an unhandled rejection would end the process).
+    const pumps = iterators.map((it) =>
+      (async () => {
+        for (;;) {
+          const next = await it.next();
+          if (next.done) return;
+          await push({ nexusEvents: next.value });
+        }
+      })().catch(() => stop()),
+    );
+    access.next().then(
+      (next) => {
+        if (!next.done) stop();
+      },
+      () => stop(),
+    );
     // setTimeout holds at most ~24.8 days; a longer-lived token is re-checked when that timer fires.
     const timer = expiresAt ? setTimeout(() => stop(), Math.min(Math.max(0, expiresAt.getTime() - Date.now()), 2 ** 31 - 1)) : undefined;
     await stop;
