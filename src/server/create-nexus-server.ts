@@ -7,13 +7,13 @@ import type { Config } from '../config/env.js';
 import { createDatabase } from '../db/create-database.js';
 import { createNexusEvents } from '../events/nexus-events.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { resolveViewer } from '../auth/viewer.js';
 import { createVectorStores } from '../vectors/store.js';
 import type { NexusContext } from '../graphql/context.js';
 import { createLoaders } from '../graphql/loaders/create-loaders.js';
 import { createSchema } from '../graphql/schema.js';
 import type { Services } from './services.js';
 import { useDocumentLimits } from './use-document-limits.js';
+import { createEarlyViewer } from './use-early-viewer.js';
 import { useRequestLog } from './use-request-log.js';
 import { storageOptionsFor } from './storage-options.js';
 
@@ -59,6 +59,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
   });
   const services: Services = { config, db, vectors, events, log };
   const requestIds = new WeakMap<Request, string>();
+  const earlyViewer = createEarlyViewer(db.prisma);
 
   const yoga = createYoga<Record<string, never>, NexusContext>({
     schema: createSchema(),
@@ -73,6 +74,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
       error: (...args) => log.error(args.map(String).join(' ')),
     },
     plugins: [
+      earlyViewer.plugin,
       useRequestLog(log, requestIds),
       // Bounded documents: no query nests or aliases its way into unbounded work.
       useDocumentLimits(),
@@ -81,7 +83,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
       const header = request.headers.get('x-request-id');
       const requestId = header && REQUEST_ID.test(header) ? header : randomUUID();
       requestIds.set(request, requestId);
-      const viewer = await resolveViewer(db.prisma, request.headers.get('authorization'));
+      const viewer = await earlyViewer.viewerOf(request);
       return {
         config,
         prisma: db.prisma,
