@@ -74,7 +74,7 @@ async function apply(prisma: PrismaClient, kind: CreditKind, req: CreditRequest)
       SELECT inserted.*, changed."createdAt" AS "walletCreatedAt", changed."updatedAt" AS "walletUpdatedAt"
       FROM inserted CROSS JOIN changed`;
   } catch (error) {
-    if (!isUniqueViolation(error) && !isUniqueViolationText(error)) throw error;
+    if (!isUniqueViolation(error)) throw error;
   }
   const row = inserted[0];
   if (row) {
@@ -97,12 +97,6 @@ async function apply(prisma: PrismaClient, kind: CreditKind, req: CreditRequest)
 }
 
 type AppliedRow = LedgerEntry & { walletCreatedAt: Date | string; walletUpdatedAt: Date | string };
-
-// $queryRaw reports a unique violation as a raw database error (code 23505) rather than P2002.
-function isUniqueViolationText(error: unknown): boolean {
-  const text = error instanceof Error ? `${error.message} ${JSON.stringify(error)}` : String(error);
-  return text.includes('23505') || /unique constraint/i.test(text);
-}
 
 // Raw rows carry the columns as the driver decoded them; make them match the model's types.
 function normalise(row: LedgerEntry): LedgerEntry {
