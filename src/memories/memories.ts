@@ -86,7 +86,7 @@ export async function readGrants(deps: Pick<MemoryDeps, 'prisma'>, viewer: Viewe
     // Every readable domain: a surface's mounts, or all of the owner's domains.
     keys = [...viewer.mounts.keys()].sort();
   } else {
-    if (choice.domains.length > 64) throw new BadUserInputError('at most 64 domains per search', 'domains');
+    if (choice.domains.length > 64) throw new BadUserInputError('at most 64 domains', 'domains');
     keys = [...new Set(choice.domains.map((k) => assertKey(k, 'domains')))];
   }
   const grants = keys.map((key) => grantDomain(viewer, key, false));

@@ -4,10 +4,8 @@ import { defaultFieldResolver } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
 import { viewerOf } from '../context.js';
-import { grantDomain } from '../../auth/access.js';
-import { assertKey } from '../../auth/identifiers.js';
 import { BadUserInputError, NotFoundError } from '../../auth/errors.js';
-import { assertDomainsExist } from '../../memories/memories.js';
+import { readGrants } from '../../memories/memories.js';
 import { fromWire, type NexusEventPayload } from '../../events/nexus-events.js';
 
 const NexusEventRef = builder.objectType('NexusEvent', {
@@ -73,20 +71,10 @@ builder.subscriptionFields((t) => ({
     args: { domains: t.arg.stringList() },
     subscribe: async (_root, { domains }, ctx) => {
       const viewer = viewerOf(ctx);
-      let keys: string[];
-      if (domains == null) {
-        keys = [...viewer.mounts.keys()];
-      } else {
-        if (domains.length === 0 || domains.length > 64) throw new BadUserInputError('domains takes 1 to 64 keys', 'domains');
-        keys = [...new Set(domains.map((k) => assertKey(k, 'domains')))];
-        for (const key of keys) grantDomain(viewer, key, false);
-        if (viewer.role === 'OWNER') await assertDomainsExist(ctx.prisma, viewer, keys);
-      }
-      // Re-checked per key: the grant is the rule that decides what a stream may carry.
-      const sources = keys.map((key) => {
-        grantDomain(viewer, key, false);
-        return ctx.services.events.subscribe(viewer.tenantId, key);
-      });
+      if (domains != null && domains.length === 0) throw new BadUserInputError('domains takes 1 to 64 keys', 'domains');
+      // The same grants a search of these domains would get: every key readable (and, for the owner, existing).
+      const grants = await readGrants(ctx, viewer, { domains });
+      const sources = grants.flatMap(({ store }) => (store.scope === 'DOMAIN' ? [ctx.services.events.subscribe(viewer.tenantId, store.domainKey)] : []));
       return merge(sources, ctx.services.events.accessChanges(viewer.tenantId), viewer.expiresAt);
     },
     // graphql's default resolver on purpose: graphql-middleware wraps `subscribe` only when a field has
