@@ -1,6 +1,7 @@
 // Per-request DataLoaders for control-plane rows, so nested fields cost one
 // query per kind of row, not one per parent. Created fresh for every request.
 import DataLoader from 'dataloader';
+import { NotFoundError } from '../../auth/errors.js';
 import type { Domain, Identity, PrismaClient, Surface, Wallet } from '../../generated/prisma/client.js';
 import type { Access } from '../../auth/viewer.js';
 import { createStoreSearchLoader } from '../../search/fused-search.js';
@@ -63,3 +64,10 @@ export function createLoaders(prisma: PrismaClient, vectors: VectorStores) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** Loads a row every parent must have; a missing one is NOT_FOUND (never a null in a non-null field). */
+export async function loadRequired<T>(loader: DataLoader<string, T | null>, key: string, what: string, shown = key): Promise<T> {
+  const row = await loader.load(key);
+  if (row === null) throw new NotFoundError(what, shown);
+  return row;
+}

@@ -3,8 +3,9 @@
 import { defaultFieldResolver } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
+import { loadRequired } from '../loaders/create-loaders.js';
 import { viewerOf } from '../context.js';
-import { BadUserInputError, NotFoundError } from '../../auth/errors.js';
+import { BadUserInputError } from '../../auth/errors.js';
 import { readGrants } from '../../memories/memories.js';
 import { fromWire, type NexusEventPayload } from '../../events/nexus-events.js';
 
@@ -15,11 +16,7 @@ const NexusEventRef = builder.objectType('NexusEvent', {
     recordId: t.exposeID('recordId', { nullable: true, description: 'The record forgotten (FORGOTTEN events).' }),
     domain: t.field({
       type: 'Domain',
-      resolve: async (e, _args, ctx) => {
-        const domain = await ctx.loaders.domainByKey.load(`${e.tenantId}/${e.domainKey}`);
-        if (!domain) throw new NotFoundError('domain', e.domainKey);
-        return domain;
-      },
+      resolve: (e, _args, ctx) => loadRequired(ctx.loaders.domainByKey, `${e.tenantId}/${e.domainKey}`, 'domain', e.domainKey),
     }),
     surface: t.field({
       type: 'Surface',

@@ -1,8 +1,8 @@
 // Surface (an app, connector or dashboard) and its mounts: createSurface,
 // setMounts, issueSurfaceToken and revokeToken.
 import { builder } from '../builder.js';
+import { loadRequired } from '../loaders/create-loaders.js';
 import { viewerOf } from '../context.js';
-import { NotFoundError } from '../../auth/errors.js';
 import { createSurface, setMounts } from '../../tenancy/surfaces.js';
 import { issueSurfaceToken, revokeToken } from '../../tenancy/tokens.js';
 
@@ -15,11 +15,7 @@ export const MountRef = builder.objectType('Mount', {
     access: t.field({ type: MountAccessEnum, resolve: (m) => m.access }),
     domain: t.field({
       type: 'Domain',
-      resolve: async (m, _args, ctx) => {
-        const domain = await ctx.loaders.domainById.load(m.domainId);
-        if (!domain) throw new NotFoundError('domain', m.domainId);
-        return domain;
-      },
+      resolve: (m, _args, ctx) => loadRequired(ctx.loaders.domainById, m.domainId, 'domain'),
     }),
   }),
 });
@@ -33,11 +29,7 @@ export const SurfaceRef = builder.objectType('Surface', {
     kind: t.field({ type: SurfaceKindEnum, resolve: (s) => s.kind }),
     homeDomain: t.field({
       type: 'Domain',
-      resolve: async (s, _args, ctx) => {
-        const domain = await ctx.loaders.domainById.load(s.homeDomainId);
-        if (!domain) throw new NotFoundError('domain', s.homeDomainId);
-        return domain;
-      },
+      resolve: (s, _args, ctx) => loadRequired(ctx.loaders.domainById, s.homeDomainId, 'domain'),
     }),
     mounts: t.field({
       type: ['Mount'],

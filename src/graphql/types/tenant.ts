@@ -1,8 +1,8 @@
 // Tenant (one person), Identity, and signUp: the one public mutation.
 import { builder } from '../builder.js';
+import { loadRequired } from '../loaders/create-loaders.js';
 import { signUp } from '../../tenancy/sign-up.js';
 import { visibleDomains, visibleSurfaces } from '../../auth/access.js';
-import { NotFoundError } from '../../auth/errors.js';
 
 export const IdentityRef = builder.objectType('Identity', {
   description: 'The person behind a tenant.',
@@ -20,19 +20,11 @@ export const TenantRef = builder.objectType('Tenant', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     identity: t.field({
       type: 'Identity',
-      resolve: async (tenant, _args, ctx) => {
-        const identity = await ctx.loaders.identityByTenantId.load(tenant.id);
-        if (!identity) throw new NotFoundError('identity', tenant.id);
-        return identity;
-      },
+      resolve: (tenant, _args, ctx) => loadRequired(ctx.loaders.identityByTenantId, tenant.id, 'identity'),
     }),
     wallet: t.field({
       type: 'Wallet',
-      resolve: async (tenant, _args, ctx) => {
-        const wallet = await ctx.loaders.walletByTenantId.load(tenant.id);
-        if (!wallet) throw new NotFoundError('wallet', tenant.id);
-        return wallet;
-      },
+      resolve: (tenant, _args, ctx) => loadRequired(ctx.loaders.walletByTenantId, tenant.id, 'wallet'),
     }),
     domains: t.field({
       type: ['Domain'],

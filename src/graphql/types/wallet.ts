@@ -1,9 +1,10 @@
 // Wallet and ledger: burnCredits (any token), topUpCredits (owner), and the
 // ledger, which a surface token sees only for its own entries.
 import { builder } from '../builder.js';
+import { loadRequired } from '../loaders/create-loaders.js';
 import { viewerOf } from '../context.js';
 import { burnCredits, ledger, topUpCredits } from '../../billing/credits.js';
-import { ForbiddenError, NotFoundError } from '../../auth/errors.js';
+import { ForbiddenError } from '../../auth/errors.js';
 
 export const LedgerEntryRef = builder.objectType('LedgerEntry', {
   description: 'One change of the balance: positive for a top-up, negative for a burn.',
@@ -75,12 +76,7 @@ builder.queryFields((t) => ({
   wallet: t.field({
     type: 'Wallet',
     description: 'The tenant\'s wallet.',
-    resolve: async (_root, _args, ctx) => {
-      const viewer = viewerOf(ctx);
-      const wallet = await ctx.loaders.walletByTenantId.load(viewer.tenantId);
-      if (!wallet) throw new NotFoundError('wallet', viewer.tenantId);
-      return wallet;
-    },
+    resolve: (_root, _args, ctx) => loadRequired(ctx.loaders.walletByTenantId, viewerOf(ctx).tenantId, 'wallet'),
   }),
 }));
 
