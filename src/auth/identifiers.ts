@@ -1,9 +1,10 @@
 // Validation of every identifier that can reach a storage path or a filter:
 // domain and surface keys, tenant ids, emails. Rejections are BAD_USER_INPUT.
 import { randomBytes } from 'node:crypto';
-import { BadUserInputError } from './errors.js';
+import { BadUserInputError } from '../errors.js';
+import { KEY_PATTERN } from '../vectors/layout.js';
 
-export const KEY_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+export { KEY_PATTERN };
 
 export function isKey(value: string): boolean {
   return KEY_PATTERN.test(value);

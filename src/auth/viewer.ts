@@ -1,7 +1,7 @@
 // Who is calling: resolves a bearer token to a viewer (owner or surface, with
 // the surface's mounts) on every request. Unknown, revoked or expired → UNAUTHENTICATED.
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { UnauthenticatedError } from './errors.js';
+import { UnauthenticatedError } from '../errors.js';
 import { bearerToken, hashToken, looksLikeToken } from './tokens.js';
 
 export type Access = 'READ' | 'READ_WRITE';

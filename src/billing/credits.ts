@@ -2,7 +2,7 @@
 // one SQL statement that updates the wallet and appends the entry together.
 import { randomUUID } from 'node:crypto';
 import type { LedgerEntry, PrismaClient, Wallet } from '../generated/prisma/client.js';
-import { BadUserInputError, ConflictError, InsufficientCreditsError, NotFoundError } from '../auth/errors.js';
+import { BadUserInputError, ConflictError, InsufficientCreditsError, NotFoundError } from '../errors.js';
 import { isUuid } from '../auth/identifiers.js';
 import { isUniqueViolation } from '../db/errors.js';
 

@@ -1,21 +1,31 @@
-// Everything a request needs, built once per request: who is calling, the
-// per-request DataLoaders, a logger carrying the request id.
+// Everything a request needs, built once per request: the long-lived services (the one way to reach
+// them), who is calling, the per-request DataLoaders, and a logger carrying the request id.
 import type { Config } from '../config/env.js';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Database } from '../db/create-database.js';
+import type { NexusEvents } from '../events/nexus-events.js';
 import type { Logger } from '../log/logger.js';
 import type { Viewer } from '../auth/viewer.js';
+import type { VectorStores } from '../vectors/store.js';
 import type { Loaders } from './loaders/create-loaders.js';
-import type { Services } from '../server/services.js';
-import { UnauthenticatedError } from '../auth/errors.js';
+import { UnauthenticatedError } from '../errors.js';
+
+/** The long-lived parts of a server, made once at start-up and shared by all requests. */
+export interface Services {
+  readonly config: Config;
+  readonly db: Database;
+  readonly vectors: VectorStores;
+  readonly events: NexusEvents;
+  readonly log: Logger;
+}
 
 export interface NexusContext {
-  readonly config: Config;
-  readonly prisma: PrismaClient;
   readonly services: Services;
   readonly viewer: Viewer | null;
   readonly loaders: Loaders;
   readonly log: Logger;
   readonly requestId: string;
+  /** Tenants that signUp created in this request: their objects are the anonymous caller's to read back. */
+  readonly signedUpTenantIds: Set<string>;
 }
 
 /** The viewer of a context that the shield rules have already authenticated (and, should a rule be missing, still denied). */

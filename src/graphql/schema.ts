@@ -3,6 +3,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { builder } from './builder.js';
+import './scalars.js';
 import './types/viewer.js';
 import './types/tenant.js';
 import './types/domain.js';
@@ -10,7 +11,7 @@ import './types/surface.js';
 import './types/wallet.js';
 import './types/record.js';
 import './types/event.js';
-import { permissions } from '../auth/permissions.js';
+import { permissions } from './permissions.js';
 
 /** The schema as Pothos builds it, before authorisation. */
 export const baseSchema: GraphQLSchema = builder.toSchema();

@@ -1,19 +1,18 @@
 // Remember, forget and the choice of stores a search reads: each store is
 // reached only through a grant made from the viewer's own mounts.
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { grantDomain, grantGlobal, grantOwnSurfaceStore, type StoreGrant } from '../auth/access.js';
-import { BadUserInputError, NotFoundError } from '../auth/errors.js';
-import { assertKey } from '../auth/identifiers.js';
+import { grantStores, type StoreGrant } from '../auth/access.js';
+import { BadUserInputError, NotFoundError } from '../errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import { toWire, type NexusEvents } from '../events/nexus-events.js';
 import { assertRecordId, prepareRecords, type RecordInput, type Scope, type StoredRecord } from '../vectors/records.js';
 import type { VectorStores } from '../vectors/store.js';
 
 export interface MemoryDeps {
-  prisma: PrismaClient;
-  vectors: VectorStores;
-  events: NexusEvents;
-  dimension: number;
+  readonly db: { readonly prisma: PrismaClient };
+  readonly vectors: VectorStores;
+  readonly events: NexusEvents;
+  readonly config: { readonly vectorDimension: number };
 }
 
 export interface StoreChoice {
@@ -21,36 +20,28 @@ export interface StoreChoice {
   domain?: string | null;
 }
 
-/** The store a remember/forget targets; DOMAIN defaults to the surface's home domain. */
-export async function writeGrant(deps: Pick<MemoryDeps, 'prisma'>, viewer: Viewer, choice: StoreChoice): Promise<StoreGrant> {
-  const scope = choice.scope ?? 'DOMAIN';
-  if (scope !== 'DOMAIN') {
-    if (choice.domain != null) throw new BadUserInputError(`domain is only used with scope DOMAIN`, 'domain');
-    return scope === 'SURFACE' ? grantOwnSurfaceStore(viewer, true) : grantGlobal(viewer, true);
-  }
-  const key = choice.domain ?? viewer.surface?.homeDomainKey;
-  if (key == null) throw new BadUserInputError('domain is required for an owner token (only surfaces have a home domain)', 'domain');
-  assertKey(key, 'domain');
-  const grant = grantDomain(viewer, key, true);
-  // Owners may name any key; it must be one of their domains.
-  if (viewer.role === 'OWNER') await assertDomainsExist(deps.prisma, viewer, [key]);
+/** The store a remember/forget targets (DOMAIN defaults to the surface's home domain), as access decides it. */
+export async function writeGrant(deps: Pick<MemoryDeps, 'db'>, viewer: Viewer, choice: StoreChoice): Promise<StoreGrant> {
+  const { grants, unconfirmedDomains } = grantStores(viewer, { op: 'write', scope: choice.scope, domain: choice.domain });
+  await assertDomainsExist(deps.db.prisma, viewer, unconfirmedDomains);
+  const [grant] = grants;
+  if (!grant) throw new Error('a write decision names exactly one store');
   return grant;
 }
 
-/** NOT_FOUND for the first key that is not one of the owner's domains; the database is asked only about keys the viewer does not already know. */
-export async function assertDomainsExist(prisma: PrismaClient, viewer: Viewer, keys: readonly string[]): Promise<void> {
-  const unknown = keys.filter((k) => !viewer.mounts.has(k));
-  if (unknown.length === 0) return;
+/** NOT_FOUND for the first key that is not one of the tenant's domains. */
+async function assertDomainsExist(prisma: PrismaClient, viewer: Viewer, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
   const found = new Set(
-    (await prisma.domain.findMany({ where: { tenantId: viewer.tenantId, key: { in: unknown } }, select: { key: true } })).map((d) => d.key),
+    (await prisma.domain.findMany({ where: { tenantId: viewer.tenantId, key: { in: [...keys] } }, select: { key: true } })).map((d) => d.key),
   );
-  const missing = unknown.find((k) => !found.has(k));
+  const missing = keys.find((k) => !found.has(k));
   if (missing !== undefined) throw new NotFoundError('domain', missing);
 }
 
 export async function remember(deps: MemoryDeps, viewer: Viewer, choice: StoreChoice, records: readonly RecordInput[]): Promise<StoredRecord[]> {
   const grant = await writeGrant(deps, viewer, choice);
-  const prepared = prepareRecords(records, deps.dimension);
+  const prepared = prepareRecords(records, deps.config.vectorDimension);
   const stored = await deps.vectors.upsert(grant, prepared);
   if (grant.store.scope === 'DOMAIN') {
     for (const record of stored) {
@@ -79,19 +70,9 @@ export interface ReadChoice {
   includeGlobal?: boolean | null;
 }
 
-/** The stores a fused search reads: the named (or every readable) domain, plus the private and global stores on request. */
-export async function readGrants(deps: Pick<MemoryDeps, 'prisma'>, viewer: Viewer, choice: ReadChoice): Promise<StoreGrant[]> {
-  let keys: string[];
-  if (choice.domains == null) {
-    // Every readable domain: a surface's mounts, or all of the owner's domains.
-    keys = [...viewer.mounts.keys()].sort();
-  } else {
-    if (choice.domains.length > 64) throw new BadUserInputError('at most 64 domains', 'domains');
-    keys = [...new Set(choice.domains.map((k) => assertKey(k, 'domains')))];
-  }
-  const grants = keys.map((key) => grantDomain(viewer, key, false));
-  if (viewer.role === 'OWNER' && choice.domains != null) await assertDomainsExist(deps.prisma, viewer, keys);
-  if (choice.includeSurface) grants.push(grantOwnSurfaceStore(viewer, false));
-  if (choice.includeGlobal) grants.push(grantGlobal(viewer, false));
+/** The stores a fused search or a subscription reads: the named (or every readable) domain, plus the private and global stores on request. */
+export async function readGrants(deps: Pick<MemoryDeps, 'db'>, viewer: Viewer, choice: ReadChoice): Promise<StoreGrant[]> {
+  const { grants, unconfirmedDomains } = grantStores(viewer, { op: 'read', ...choice });
+  await assertDomainsExist(deps.db.prisma, viewer, unconfirmedDomains);
   return grants;
 }

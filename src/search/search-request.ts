@@ -1,6 +1,6 @@
 // Turns a search input into a validated query: one vector of the right size
 // (text needs an embedder, none is configured), k in range, a safe filter.
-import { BadUserInputError } from '../auth/errors.js';
+import { BadUserInputError } from '../errors.js';
 import { assertKind, toUnitVector } from '../vectors/records.js';
 import type { SearchQuery } from '../vectors/store.js';
 

@@ -5,13 +5,13 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Config } from '../config/env.js';
 import { createDatabase } from '../db/create-database.js';
-import { createNexusEvents } from '../events/nexus-events.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createVectorStores } from '../vectors/store.js';
-import type { NexusContext } from '../graphql/context.js';
+import type { NexusContext, Services } from '../graphql/context.js';
+import { isClientError, toClientError } from '../graphql/errors.js';
 import { createLoaders } from '../graphql/loaders/create-loaders.js';
 import { createSchema } from '../graphql/schema.js';
-import type { Services } from './services.js';
+import { createEventBus } from './event-bus.js';
 import { useDocumentLimits } from './use-document-limits.js';
 import { createEarlyViewer } from './use-early-viewer.js';
 import { useRequestLog } from './use-request-log.js';
@@ -52,7 +52,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     storageOptions: storageOptionsFor(config),
     withCreateLock: db.withSharedLock,
   });
-  const events = await createNexusEvents(config.redisUrl, log).catch(async (error: unknown) => {
+  const events = await createEventBus(config.redisUrl, log).catch(async (error: unknown) => {
     await vectors.close();
     await db.close();
     throw error;
@@ -67,11 +67,17 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     landingPage: false,
     graphiql: config.graphiql ? { title: 'Nexus', defaultQuery: DEFAULT_QUERY } : false,
     renderGraphiQL,
+    // Every error a client sees passes through the one mapping at the edge: domain errors keep their code,
+    // anything else is masked as INTERNAL_SERVER_ERROR (use-request-log.ts logs its cause).
+    maskedErrors: { maskError: (error, message) => toClientError(error, message) },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
       info: (...args) => log.info(args.map(String).join(' ')),
       warn: (...args) => log.warn(args.map(String).join(' ')),
-      error: (...args) => log.error(args.map(String).join(' ')),
+      // Yoga reports each error it maps; a client's own mistake is not the operator's error.
+      error: (...args) => {
+        if (!args.some(isClientError)) log.error(args.map(String).join(' '));
+      },
     },
     plugins: [
       earlyViewer.plugin,
@@ -85,13 +91,12 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
       requestIds.set(request, requestId);
       const viewer = await earlyViewer.viewerOf(request);
       return {
-        config,
-        prisma: db.prisma,
         services,
         viewer,
         loaders: createLoaders(db.prisma, vectors),
         log: log.child({ requestId }),
         requestId,
+        signedUpTenantIds: new Set<string>(),
       };
     },
   });

@@ -4,6 +4,14 @@ import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../log/logger.js';
 import type { NexusContext } from '../graphql/context.js';
+import { isClientError } from '../graphql/errors.js';
+
+/** The error underneath any GraphQL wrapping: what the operator needs to see. */
+function rootCause(error: GraphQLError): unknown {
+  let e: unknown = error;
+  while (e instanceof Error && 'originalError' in e && e.originalError) e = e.originalError;
+  return e;
+}
 
 /** `requestIds` is filled by the context factory; the id is echoed in the x-request-id response header. */
 export function useRequestLog(log: Logger, requestIds: WeakMap<Request, string>): Plugin<NexusContext> {
@@ -20,7 +28,7 @@ export function useRequestLog(log: Logger, requestIds: WeakMap<Request, string>)
           ctx.log.info({ operation: args.operationName ?? null, role: ctx.viewer?.role ?? 'ANONYMOUS', errors: list.map((e) => e.extensions?.code ?? 'INTERNAL') }, 'graphql');
           // The client sees "Unexpected error."; the operator needs the cause. Coded errors are the client's, not ours.
           for (const e of list) {
-            if (e.extensions?.code === undefined) ctx.log.error({ err: e.originalError ?? e, path: e.path }, 'unexpected error');
+            if (!isClientError(e)) ctx.log.error({ err: rootCause(e), path: e.path }, 'unexpected error');
           }
         },
       };

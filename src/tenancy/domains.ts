@@ -1,7 +1,7 @@
 // Domains (areas of life) of one tenant. Every lookup is scoped by tenant id, so
 // another tenant's domain is indistinguishable from one that does not exist.
 import type { Domain, PrismaClient } from '../generated/prisma/client.js';
-import { ConflictError, NotFoundError } from '../auth/errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import { assertKey, cleanName } from '../auth/identifiers.js';
 import { isUniqueViolation } from '../db/errors.js';
 

@@ -1,7 +1,7 @@
 // Sign-up: one transaction creates the tenant, its identity, an empty wallet,
 // its first domains and the owner token. Nothing is left half-made on failure.
 import type { PrismaClient, Tenant } from '../generated/prisma/client.js';
-import { BadUserInputError, ConflictError } from '../auth/errors.js';
+import { BadUserInputError, ConflictError } from '../errors.js';
 import { assertKey, cleanName, newTenantId, normaliseEmail } from '../auth/identifiers.js';
 import { newToken } from '../auth/tokens.js';
 import { isUniqueViolation } from '../db/errors.js';

@@ -1,7 +1,7 @@
 // Surfaces (apps, connectors, dashboards) and their mounts. The home domain is
 // always mounted READ_WRITE; mount lists are replaced whole, in one transaction.
 import type { Prisma, PrismaClient, Surface } from '../generated/prisma/client.js';
-import { BadUserInputError, ConflictError, NotFoundError } from '../auth/errors.js';
+import { BadUserInputError, ConflictError, NotFoundError } from '../errors.js';
 import { assertKey, cleanName } from '../auth/identifiers.js';
 import type { Access } from '../auth/viewer.js';
 import { isUniqueViolation } from '../db/errors.js';

@@ -1,7 +1,7 @@
 // Issuing and revoking tokens for a tenant's surfaces. The secret is returned
 // once; only its hash is stored. Revocation takes effect on the next request.
 import type { PrismaClient, Surface, Token } from '../generated/prisma/client.js';
-import { BadUserInputError, NotFoundError } from '../auth/errors.js';
+import { BadUserInputError, NotFoundError } from '../errors.js';
 import { isUuid } from '../auth/identifiers.js';
 import { newToken } from '../auth/tokens.js';
 import { surfaceByKey } from './surfaces.js';

@@ -1,12 +1,14 @@
 // The only place a storage location is built: store → URI of the directory that
 // holds its `vectors.lance` table. Every identifier is validated before use.
 import path from 'node:path';
-import { KEY_PATTERN } from '../auth/identifiers.js';
 
 export type StoreRef =
   | { readonly scope: 'DOMAIN'; readonly tenantId: string; readonly domainKey: string }
   | { readonly scope: 'SURFACE'; readonly tenantId: string; readonly surfaceKey: string }
   | { readonly scope: 'GLOBAL'; readonly tenantId: string };
+
+/** Domain and surface keys, and tenant ids: the only strings that ever become path segments. */
+export const KEY_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
 export const TABLE_NAME = 'vectors';
 

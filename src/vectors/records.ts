@@ -1,7 +1,7 @@
 // Records as the vectors layer sees them, and their validation before any write:
 // exact dimension, finite numbers, bounded sizes. One bad record rejects the batch.
 import { randomUUID } from 'node:crypto';
-import { BadUserInputError } from '../auth/errors.js';
+import { BadUserInputError } from '../errors.js';
 
 export type Scope = 'DOMAIN' | 'SURFACE' | 'GLOBAL';
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { isObjectType } from 'graphql';
 import { baseSchema } from '../../src/graphql/schema.js';
-import { ruleTree } from '../../src/auth/permissions.js';
+import { ruleTree } from '../../src/graphql/permissions.js';
 
 describe('the shield rule map', () => {
   it.each(['Query', 'Mutation', 'Subscription'])('names every field of %s with its own rule', (root) => {

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { grantDomain, grantOwnSurfaceStore } from '../../src/auth/access.js';
+import { grantStores, type StoreGrant } from '../../src/auth/access.js';
 import type { Viewer } from '../../src/auth/viewer.js';
 import { storeUri } from '../../src/vectors/layout.js';
 import { toUnitVector } from '../../src/vectors/records.js';
@@ -42,7 +42,8 @@ describe('store paths', () => {
 describe('the vectors layer with hostile strings', () => {
   let dir: string;
   let vectors: VectorStores;
-  const health = () => grantDomain(owner, 'health', true);
+  const grant = (intent: Parameters<typeof grantStores>[1]): StoreGrant => grantStores(owner, intent).grants[0]!;
+  const health = () => grant({ op: 'write', domain: 'health' });
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'nexus-sql-'));
@@ -77,9 +78,13 @@ describe('the vectors layer with hostile strings', () => {
 
   it('refuses anything that is not a grant, and a read grant for writing', async () => {
     const fake = { store: { scope: 'DOMAIN', tenantId: 'tenant-b', domainKey: 'health' }, write: true, writerSurfaceId: null };
-    await expect(vectors.count(fake as never)).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
-    await expect(vectors.upsert(grantDomain(owner, 'health', false), [row('z', 'walk', 5)])).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
-    expect(() => grantOwnSurfaceStore(owner, false)).toThrow();
+    // A look-alike of a grant, not minted by auth/access, opens nothing.
+    await expect(vectors.count(fake as never)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(vectors.upsert(fake as never, [row('z', 'walk', 5)])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(vectors.search(fake as never, { unit: new Float32Array([1, 0, 0, 0]), k: 5, withVectors: false })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(vectors.upsert(grant({ op: 'read', domains: ['health'] }), [row('z', 'walk', 5)])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(() => grantStores(owner, { op: 'read', includeSurface: true })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+
     expect(await vectors.count(health())).toBe(3);
   });
 });

@@ -1,7 +1,7 @@
 // Per-request DataLoaders for control-plane rows, so nested fields cost one
 // query per kind of row, not one per parent. Created fresh for every request.
 import DataLoader from 'dataloader';
-import { NotFoundError } from '../../auth/errors.js';
+import { NotFoundError } from '../../errors.js';
 import type { Domain, Identity, PrismaClient, Surface, Wallet } from '../../generated/prisma/client.js';
 import type { Access } from '../../auth/viewer.js';
 import { createStoreSearchLoader } from '../../search/fused-search.js';

@@ -38,7 +38,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A domain the token can read (FORBIDDEN otherwise; NOT_FOUND for the owner when it does not exist).',
     args: { key: t.arg.string({ required: true }) },
-    resolve: (_root, { key }, ctx) => domainByKey(ctx.prisma, viewerOf(ctx).tenantId, key),
+    resolve: (_root, { key }, ctx) => domainByKey(ctx.services.db.prisma, viewerOf(ctx).tenantId, key),
   }),
 }));
 
@@ -47,6 +47,6 @@ builder.mutationFields((t) => ({
     type: 'Domain',
     description: 'Owner only.',
     args: { input: t.arg({ type: CreateDomainInput, required: true }) },
-    resolve: (_root, { input }, ctx) => createDomain(ctx.prisma, viewerOf(ctx).tenantId, input),
+    resolve: (_root, { input }, ctx) => createDomain(ctx.services.db.prisma, viewerOf(ctx).tenantId, input),
   }),
 }));

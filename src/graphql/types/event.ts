@@ -5,7 +5,7 @@ import { Repeater } from 'graphql-yoga';
 import { builder } from '../builder.js';
 import { loadRequired } from '../loaders/create-loaders.js';
 import { viewerOf } from '../context.js';
-import { BadUserInputError } from '../../auth/errors.js';
+import { BadUserInputError } from '../../errors.js';
 import { readGrants } from '../../memories/memories.js';
 import { fromWire, type NexusEventPayload } from '../../events/nexus-events.js';
 
@@ -70,7 +70,7 @@ builder.subscriptionFields((t) => ({
       const viewer = viewerOf(ctx);
       if (domains != null && domains.length === 0) throw new BadUserInputError('domains takes 1 to 64 keys', 'domains');
       // The same grants a search of these domains would get: every key readable (and, for the owner, existing).
-      const grants = await readGrants(ctx, viewer, { domains });
+      const grants = await readGrants(ctx.services, viewer, { domains });
       const sources = grants.flatMap(({ store }) => (store.scope === 'DOMAIN' ? [ctx.services.events.subscribe(viewer.tenantId, store.domainKey)] : []));
       return merge(sources, ctx.services.events.accessChanges(viewer.tenantId), viewer.expiresAt);
     },

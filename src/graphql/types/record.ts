@@ -4,11 +4,10 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../builder.js';
 import { viewerOf, type NexusContext } from '../context.js';
 import { selectsField } from '../selection.js';
-import { grantDomain } from '../../auth/access.js';
+import { grantStores, type StoreGrant } from '../../auth/access.js';
 import { forget, readGrants, remember } from '../../memories/memories.js';
 import { fusedSearch, type Fusion } from '../../search/fused-search.js';
 import { toSearchQuery, type SearchInputLike } from '../../search/search-request.js';
-import type { StoreGrant } from '../../auth/access.js';
 
 export const ScopeEnum = builder.enumType('Scope', { values: ['DOMAIN', 'SURFACE', 'GLOBAL'] as const });
 export const FusionEnum = builder.enumType('Fusion', { values: ['DISTANCE', 'RRF'] as const });
@@ -113,22 +112,27 @@ const SearchInput = builder.inputType('SearchInput', {
 });
 
 function runSearch(ctx: NexusContext, info: GraphQLResolveInfo, grants: StoreGrant[], input: SearchInputLike, fusion: Fusion) {
-  const query = toSearchQuery(input, ctx.config.vectorDimension, selectsField(info, 'vector'));
+  const query = toSearchQuery(input, ctx.services.config.vectorDimension, selectsField(info, 'vector'));
   return fusedSearch(ctx.loaders.storeSearch, grants, query, fusion);
 }
 
-const deps = (ctx: NexusContext) => ({ prisma: ctx.prisma, vectors: ctx.services.vectors, events: ctx.services.events, dimension: ctx.config.vectorDimension });
+/** The grant to read one domain the rules have already let through (the decision is asked again here). */
+function domainGrant(ctx: NexusContext, key: string): StoreGrant {
+  const [grant] = grantStores(viewerOf(ctx), { op: 'read', domains: [key] }).grants;
+  if (!grant) throw new Error('a read of one domain is granted exactly one store');
+  return grant;
+}
 
 builder.objectFields('Domain', (t) => ({
   recordCount: t.int({
     description: 'Records in this domain\'s store. FORBIDDEN unless the token can read the domain.',
-    resolve: (domain, _args, ctx) => ctx.services.vectors.count(grantDomain(viewerOf(ctx), domain.key, false)),
+    resolve: (domain, _args, ctx) => ctx.services.vectors.count(domainGrant(ctx, domain.key)),
   }),
   search: t.field({
     type: ['Hit'],
     description: 'Nearest records in this domain. FORBIDDEN unless the token can read the domain.',
     args: { input: t.arg({ type: DomainSearchInput, required: true }) },
-    resolve: (domain, { input }, ctx, info) => runSearch(ctx, info, [grantDomain(viewerOf(ctx), domain.key, false)], input, 'DISTANCE'),
+    resolve: (domain, { input }, ctx, info) => runSearch(ctx, info, [domainGrant(ctx, domain.key)], input, 'DISTANCE'),
   }),
 }));
 
@@ -138,7 +142,7 @@ builder.queryFields((t) => ({
     description: 'One fused query over the requested readable stores, ranked as one list; each hit says where it came from.',
     args: { input: t.arg({ type: SearchInput, required: true }) },
     resolve: async (_root, { input }, ctx, info) => {
-      const grants = await readGrants(ctx, viewerOf(ctx), input);
+      const grants = await readGrants(ctx.services, viewerOf(ctx), input);
       return { hits: await runSearch(ctx, info, grants, input, input.fusion ?? 'DISTANCE') };
     },
   }),
@@ -157,12 +161,12 @@ builder.mutationFields((t) => ({
     type: RememberPayload,
     description: 'Writes a batch of records (upsert by id) to the home domain by default. All or nothing.',
     args: { input: t.arg({ type: RememberInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ records: await remember(deps(ctx), viewerOf(ctx), input, input.records) }),
+    resolve: async (_root, { input }, ctx) => ({ records: await remember(ctx.services, viewerOf(ctx), input, input.records) }),
   }),
   forget: t.field({
     type: ForgetPayload,
     description: 'Deletes records by id from one store; returns how many existed.',
     args: { input: t.arg({ type: ForgetInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ deleted: await forget(deps(ctx), viewerOf(ctx), input, input.ids.map(String)) }),
+    resolve: async (_root, { input }, ctx) => ({ deleted: await forget(ctx.services, viewerOf(ctx), input, input.ids.map(String)) }),
   }),
 }));

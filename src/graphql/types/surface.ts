@@ -3,6 +3,7 @@
 import { builder } from '../builder.js';
 import { loadRequired } from '../loaders/create-loaders.js';
 import { viewerOf } from '../context.js';
+import { canSeeDomain } from '../../auth/access.js';
 import { createSurface, setMounts } from '../../tenancy/surfaces.js';
 import { issueSurfaceToken, revokeToken } from '../../tenancy/tokens.js';
 
@@ -29,7 +30,9 @@ export const SurfaceRef = builder.objectType('Surface', {
     kind: t.field({ type: SurfaceKindEnum, resolve: (s) => s.kind }),
     homeDomain: t.field({
       type: 'Domain',
-      resolve: (s, _args, ctx) => loadRequired(ctx.loaders.domainById, s.homeDomainId, 'domain'),
+      nullable: true,
+      description: 'The domain it writes to by default (always mounted READ_WRITE). Null where the token may not read that domain: a surface sees the home domain of another surface only if it mounts it.',
+      resolve: (s, _args, ctx) => (canSeeDomain(ctx.viewer, s.homeDomainId) ? loadRequired(ctx.loaders.domainById, s.homeDomainId, 'domain') : null),
     }),
     mounts: t.field({
       type: ['Mount'],
@@ -86,7 +89,7 @@ builder.mutationFields((t) => ({
     type: 'Surface',
     description: 'Owner only.',
     args: { input: t.arg({ type: CreateSurfaceInput, required: true }) },
-    resolve: (_root, { input }, ctx) => createSurface(ctx.prisma, viewerOf(ctx).tenantId, input),
+    resolve: (_root, { input }, ctx) => createSurface(ctx.services.db.prisma, viewerOf(ctx).tenantId, input),
   }),
   setMounts: t.field({
     type: 'Surface',
@@ -94,7 +97,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: SetMountsInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const tenantId = viewerOf(ctx).tenantId;
-      const surface = await setMounts(ctx.prisma, tenantId, input);
+      const surface = await setMounts(ctx.services.db.prisma, tenantId, input);
       ctx.services.events.publishAccessChange(tenantId);
       return surface;
     },
@@ -104,7 +107,7 @@ builder.mutationFields((t) => ({
     description: 'Owner only.',
     args: { input: t.arg({ type: IssueSurfaceTokenInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const issued = await issueSurfaceToken(ctx.prisma, viewerOf(ctx).tenantId, input);
+      const issued = await issueSurfaceToken(ctx.services.db.prisma, viewerOf(ctx).tenantId, input);
       return { id: issued.row.id, token: issued.token, surface: issued.surface, expiresAt: issued.row.expiresAt };
     },
   }),
@@ -113,7 +116,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
       const tenantId = viewerOf(ctx).tenantId;
-      const revoked = await revokeToken(ctx.prisma, tenantId, String(id));
+      const revoked = await revokeToken(ctx.services.db.prisma, tenantId, String(id));
       ctx.services.events.publishAccessChange(tenantId);
       return revoked;
     },

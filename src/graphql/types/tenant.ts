@@ -63,6 +63,11 @@ builder.mutationFields((t) => ({
     type: SignUpPayload,
     description: 'Public. Creates a tenant, its identity, an empty wallet and its first domains; returns the owner token once.',
     args: { input: t.arg({ type: SignUpInput, required: true }) },
-    resolve: (_root, { input }, ctx) => signUp(ctx.prisma, input),
+    resolve: async (_root, { input }, ctx) => {
+      const created = await signUp(ctx.services.db.prisma, input);
+      // The caller holds no token yet: let the payload's fields read back this one tenant.
+      ctx.signedUpTenantIds.add(created.tenant.id);
+      return created;
+    },
   }),
 }));

@@ -1,7 +1,7 @@
 // Viewer (who the token is) and ServerInfo (public facts about this deployment).
 import { builder } from '../builder.js';
 import { viewerOf } from '../context.js';
-import { NotFoundError } from '../../auth/errors.js';
+import { NotFoundError } from '../../errors.js';
 
 export const RoleEnum = builder.enumType('Role', { values: ['OWNER', 'SURFACE'] as const });
 
@@ -12,7 +12,7 @@ const ViewerRef = builder.objectRef<{ role: 'OWNER' | 'SURFACE'; tenantId: strin
     tenant: t.field({
       type: 'Tenant',
       resolve: async (v, _args, ctx) => {
-        const tenant = await ctx.prisma.tenant.findUnique({ where: { id: v.tenantId } });
+        const tenant = await ctx.services.db.prisma.tenant.findUnique({ where: { id: v.tenantId } });
         if (!tenant) throw new NotFoundError('tenant', v.tenantId);
         return tenant;
       },
@@ -45,6 +45,6 @@ builder.queryFields((t) => ({
   serverInfo: t.field({
     type: ServerInfoRef,
     description: 'Public: the vector dimension and the server version.',
-    resolve: (_root, _args, ctx) => ({ vectorDimension: ctx.config.vectorDimension, version: ctx.config.version }),
+    resolve: (_root, _args, ctx) => ({ vectorDimension: ctx.services.config.vectorDimension, version: ctx.services.config.version }),
   }),
 }));

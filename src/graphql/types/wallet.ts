@@ -4,7 +4,7 @@ import { builder } from '../builder.js';
 import { loadRequired } from '../loaders/create-loaders.js';
 import { viewerOf } from '../context.js';
 import { burnCredits, ledger, topUpCredits } from '../../billing/credits.js';
-import { ForbiddenError } from '../../auth/errors.js';
+import { ForbiddenError } from '../../errors.js';
 
 export const LedgerEntryRef = builder.objectType('LedgerEntry', {
   description: 'One change of the balance: positive for a top-up, negative for a burn.',
@@ -39,9 +39,9 @@ export const WalletRef = builder.objectType('Wallet', {
       resolve: (wallet, args, ctx) => {
         const viewer = viewerOf(ctx);
         const page = { walletId: wallet.id, first: args.first ?? 20, after: args.after == null ? null : String(args.after) };
-        if (viewer.role === 'OWNER') return ledger(ctx.prisma, page);
+        if (viewer.role === 'OWNER') return ledger(ctx.services.db.prisma, page);
         if (!viewer.surface) throw new ForbiddenError();
-        return ledger(ctx.prisma, { ...page, surfaceId: viewer.surface.id });
+        return ledger(ctx.services.db.prisma, { ...page, surfaceId: viewer.surface.id });
       },
     }),
   }),
@@ -87,13 +87,13 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: BurnCreditsInput, required: true }) },
     resolve: (_root, { input }, ctx) => {
       const viewer = viewerOf(ctx);
-      return burnCredits(ctx.prisma, { ...input, tenantId: viewer.tenantId, surfaceId: viewer.surface?.id ?? null });
+      return burnCredits(ctx.services.db.prisma, { ...input, tenantId: viewer.tenantId, surfaceId: viewer.surface?.id ?? null });
     },
   }),
   topUpCredits: t.field({
     type: CreditPayloadRef,
     description: 'Owner only. Idempotent per idempotencyKey.',
     args: { input: t.arg({ type: TopUpCreditsInput, required: true }) },
-    resolve: (_root, { input }, ctx) => topUpCredits(ctx.prisma, { ...input, tenantId: viewerOf(ctx).tenantId, surfaceId: null }),
+    resolve: (_root, { input }, ctx) => topUpCredits(ctx.services.db.prisma, { ...input, tenantId: viewerOf(ctx).tenantId, surfaceId: null }),
   }),
 }));

@@ -1,18 +1,24 @@
-// Typed API errors: each a GraphQLError with extensions.code, so Yoga passes it
-// to the client instead of masking it. Messages never carry secrets or internals.
-import { GraphQLError } from 'graphql';
+// Typed domain errors: plain classes with a code, thrown by every layer below the
+// API. The GraphQL edge (graphql/errors.ts) maps them to extensions.code; nothing here knows GraphQL.
 
 export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'INSUFFICIENT_CREDITS';
 
-export class NexusError extends GraphQLError {
-  constructor(readonly code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
-    super(message, { extensions: { ...extra, code } });
+/** An error the client caused and may see: its message never carries secrets or internals. */
+export class NexusError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** The input field at fault, for BAD_USER_INPUT. */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
   }
 }
 
 export class UnauthenticatedError extends NexusError {
   constructor(message = 'a valid bearer token is required') {
-    super('UNAUTHENTICATED', message, { http: { status: 401 } });
+    super('UNAUTHENTICATED', message);
   }
 }
 
@@ -24,7 +30,7 @@ export class ForbiddenError extends NexusError {
 
 export class BadUserInputError extends NexusError {
   constructor(message: string, field?: string) {
-    super('BAD_USER_INPUT', message, field ? { field } : {});
+    super('BAD_USER_INPUT', message, field);
   }
 }
 

@@ -1,0 +1,67 @@
+// The one place errors become what a client sees: a domain error keeps its message and gains
+// extensions.code; anything unexpected is masked as INTERNAL_SERVER_ERROR (its cause is logged, never sent).
+import { GraphQLError } from 'graphql';
+import { NexusError } from '../errors.js';
+
+export const UNEXPECTED_MESSAGE = 'Unexpected error.';
+
+/** Codes the server itself gives, besides the domain errors' own. */
+export type EdgeCode = 'INTERNAL_SERVER_ERROR' | 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED';
+
+/** The domain error behind an error, through any GraphQL wrapping (located errors, coercion errors). */
+export function domainCause(error: unknown): NexusError | undefined {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    if (e instanceof NexusError) return e;
+    e = e instanceof GraphQLError ? e.originalError : undefined;
+  }
+  return undefined;
+}
+
+/** A GraphQL error made only by graphql-js or by the API layer itself, with no foreign cause underneath. */
+function isPureGraphQLError(error: GraphQLError): boolean {
+  return error.originalError === undefined || error.originalError === null || (error.originalError instanceof GraphQLError && isPureGraphQLError(error.originalError));
+}
+
+function location(error: unknown) {
+  if (!(error instanceof GraphQLError)) return {};
+  return { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path };
+}
+
+/**
+ * What the client receives for an error. Yoga calls it for every error it sends (as its maskError), so it must
+ * be idempotent: a mapped error maps to an equal one.
+ */
+export function toClientError(error: unknown, unexpectedMessage: string = UNEXPECTED_MESSAGE): GraphQLError {
+  const cause = domainCause(error);
+  if (cause) {
+    const extensions: Record<string, unknown> = { code: cause.code };
+    if (cause.field !== undefined) extensions.field = cause.field;
+    if (cause.code === 'UNAUTHENTICATED') extensions.http = { status: 401 };
+    return new GraphQLError(cause.message, { ...location(error), originalError: cause, extensions });
+  }
+  // Already masked: stays as it is.
+  if (error instanceof GraphQLError && error.extensions.code === 'INTERNAL_SERVER_ERROR') return error;
+  if (error instanceof GraphQLError && isPureGraphQLError(error)) {
+    // Parse and validation errors arrive coded by Yoga, scalar errors by graphql/scalars.ts.
+    if (typeof error.extensions.code === 'string') return error;
+    // graphql-js's own errors without a path concern the request, not a field: variables that do not coerce
+    // (Infinity, "NaN", 1.5 for an Int), an operation name that is missing. With a path they are ours.
+    if (!error.path) return new GraphQLError(error.message, { ...location(error), extensions: { ...error.extensions, code: 'BAD_USER_INPUT' } });
+  }
+  return new GraphQLError(unexpectedMessage, {
+    ...location(error),
+    originalError: error instanceof Error ? error : undefined,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' satisfies EdgeCode },
+  });
+}
+
+/** True for an error the client caused (coded for it), false for one the operator must look at. */
+export function isClientError(error: unknown): boolean {
+  if (domainCause(error)) return true;
+  return error instanceof GraphQLError && isPureGraphQLError(error) && (typeof error.extensions.code === 'string' || !error.path);
+}
+
+/** A coded BAD_USER_INPUT error for the API layer's own checks (scalars), which run before any domain code. */
+export function badInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+}

@@ -1,0 +1,20 @@
+// A named lock held within this process only: enough when one process owns the storage (PGlite).
+// Gateways sharing PostgreSQL pass a lock of the database instead (db/create-database.ts).
+
+/** Runs fn while holding the lock named key. */
+export type WithLock = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+
+export function createProcessLock(): WithLock {
+  const tails = new Map<string, Promise<unknown>>();
+  return async (key, fn) => {
+    const before = tails.get(key) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    tails.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
+}
