@@ -42,8 +42,13 @@ export function toClientError(error: unknown, unexpectedMessage: string = UNEXPE
   // Already masked: stays as it is.
   if (error instanceof GraphQLError && error.extensions.code === 'INTERNAL_SERVER_ERROR') return error;
   if (error instanceof GraphQLError && isPureGraphQLError(error)) {
-    // Parse and validation errors arrive coded by Yoga, scalar errors by graphql/scalars.ts.
-    if (typeof error.extensions.code === 'string') return error;
+    // Parse, validation and request errors arrive coded by Yoga, scalar errors by graphql/scalars.ts.
+    if (typeof error.extensions.code === 'string') {
+      // Yoga attaches the parser's own error (e.g. of a body that is not JSON): internals, not the client's business.
+      if (!('originalError' in error.extensions)) return error;
+      const { originalError: _internal, ...extensions } = error.extensions;
+      return new GraphQLError(error.message, { ...location(error), extensions });
+    }
     // graphql-js's own errors without a path concern the request, not a field: variables that do not coerce
     // (Infinity, "NaN", 1.5 for an Int), an operation name that is missing. With a path they are ours.
     if (!error.path) return new GraphQLError(error.message, { ...location(error), extensions: { ...error.extensions, code: 'BAD_USER_INPUT' } });

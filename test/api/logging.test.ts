@@ -29,8 +29,11 @@ describe('request logging', () => {
         body: JSON.stringify({ query: '{ domain(key: "health") { recordCount } }' }),
       });
       expect(res.headers.get('x-request-id')).toBe('req-42');
-      const body = (await res.json()) as { errors: { message: string }[] };
+      const body = (await res.json()) as { errors: { message: string; extensions?: Record<string, unknown> }[] };
       expect(body.errors[0]?.message).toBe('Unexpected error.');
+      // Coded like every other error, and nothing of the cause reaches the client.
+      expect(body.errors[0]?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+      expect(JSON.stringify(body)).not.toContain('disk on fire');
       const text = lines.join('');
       expect(text).toContain('disk on fire');
       expect(text).toContain('req-42');

@@ -354,8 +354,8 @@ describe('remember validation', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${vo2.token}` },
       body,
     });
-    const json = (await res.json()) as { errors?: { message: string }[]; data?: unknown };
-    expect(json.errors?.length).toBeGreaterThan(0);
+    const json = (await res.json()) as { errors?: { message: string; extensions?: { code?: string } }[]; data?: unknown };
+    expect(json.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
     expect(json.data ?? null).toBeNull();
     expect(await count()).toBe(1);
   });
