@@ -40,6 +40,9 @@ export const builder = new SchemaBuilder<{
   };
 }>({ defaultFieldNullability: false });
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+builder.queryType({
+  description:
+    'Reads. Every field needs a bearer token except serverInfo; an invalid token is UNAUTHENTICATED on every operation. An operation nests at most 12 deep and has at most 20 aliases.',
+});
+builder.mutationType({ description: 'Writes. Every field needs a bearer token except signUp; a rejected write writes nothing.' });
+builder.subscriptionType({ description: 'Live events over Server-Sent Events: POST /graphql with Accept: text/event-stream and a bearer token.' });

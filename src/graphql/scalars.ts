@@ -14,7 +14,8 @@ function parseBigInt(value: unknown): bigint {
 }
 
 builder.scalarType('BigInt', {
-  description: 'A whole number of any size, written as a decimal string on the wire (e.g. "1500"). Credit amounts and balances use it.',
+  description:
+    'A whole number written as a decimal string on the wire, e.g. "1500": up to 30 digits, optionally negative (an integer literal, or a JSON number up to 2^53 − 1, is also accepted; anything else is BAD_USER_INPUT). Always a string on output. Credit amounts and balances use it.',
   serialize: (value) => value.toString(),
   parseValue: parseBigInt,
   parseLiteral: (ast) => {
@@ -34,7 +35,8 @@ function parseDate(value: unknown): Date {
 }
 
 builder.scalarType('DateTime', {
-  description: 'An ISO-8601 date-time string, e.g. "2026-11-26T08:00:00Z" (a date alone means midnight UTC). Always UTC on output.',
+  description:
+    'An ISO-8601 date or date-time string, e.g. "2026-11-26T08:00:00Z" (BAD_USER_INPUT otherwise). A date alone means midnight UTC; give a date-time a Z or an offset, or it is read in the server\'s time zone. Always UTC on output, with milliseconds.',
   serialize: (value) => (value instanceof Date ? value : new Date(value)).toISOString(),
   parseValue: parseDate,
   parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined),
@@ -60,7 +62,7 @@ function literalToJson(ast: ValueNode): unknown {
 }
 
 builder.scalarType('JSON', {
-  description: 'Any JSON value (object, array, string, number, boolean or null).',
+  description: 'Any JSON value (object, array, string, number, boolean or null). Written inline in a query it may not contain variables (BAD_USER_INPUT): pass it as a variable instead.',
   serialize: (value) => value,
   parseValue: (value) => value,
   parseLiteral: literalToJson,

@@ -10,20 +10,27 @@ import { readGrants } from '../../memories/memories.js';
 import { fromWire, type NexusEventPayload } from '../../events/nexus-events.js';
 
 const NexusEventRef = builder.objectType('NexusEvent', {
-  description: 'Something happened in a domain the token can read.',
+  description: 'A change in a domain store the token can read: a record remembered or forgotten.',
   fields: (t) => ({
-    type: t.exposeString('type', { description: 'REMEMBERED or FORGOTTEN.' }),
-    recordId: t.exposeID('recordId', { nullable: true, description: 'The record forgotten (FORGOTTEN events).' }),
+    type: t.exposeString('type', { description: 'REMEMBERED (one event per record written) or FORGOTTEN (one per id of a forget that deleted records).' }),
+    recordId: t.exposeID('recordId', { nullable: true, description: 'The id of the forgotten record (FORGOTTEN); null for REMEMBERED.' }),
     domain: t.field({
       type: 'Domain',
+      description: 'The domain whose store changed.',
       resolve: (e, _args, ctx) => loadRequired(ctx.loaders.domainByKey, `${e.tenantId}/${e.domainKey}`, 'domain', e.domainKey),
     }),
     surface: t.field({
       type: 'Surface',
       nullable: true,
+      description: 'The surface that made the change; null when the owner did.',
       resolve: (e, _args, ctx) => (e.surfaceId ? ctx.loaders.surfaceById.load(e.surfaceId) : null),
     }),
-    record: t.field({ type: 'Record', nullable: true, resolve: (e) => (e.record ? fromWire(e.record) : null) }),
+    record: t.field({
+      type: 'Record',
+      nullable: true,
+      description: 'The record as written, vector included (REMEMBERED); null for FORGOTTEN.',
+      resolve: (e) => (e.record ? fromWire(e.record) : null),
+    }),
   }),
 });
 
@@ -64,8 +71,14 @@ function merge(sources: AsyncIterable<NexusEventPayload>[], accessChanges: Async
 builder.subscriptionFields((t) => ({
   nexusEvents: t.field({
     type: NexusEventRef,
-    description: 'Default: every readable domain. FORBIDDEN for a domain the token cannot read.',
-    args: { domains: t.arg.stringList() },
+    description:
+      'Live REMEMBERED and FORGOTTEN events of domain stores, over Server-Sent Events (writes to private and global stores are never published). The stream ends when the tenant\'s mounts are set or one of its tokens is revoked (reconnect), and when the token expires.',
+    args: {
+      domains: t.arg.stringList({
+        description:
+          '1 to 64 domain keys (BAD_USER_INPUT otherwise); FORBIDDEN for one the token cannot read, NOT_FOUND for the owner if one does not exist. Default: every domain the token can read when it subscribes.',
+      }),
+    },
     subscribe: async (_root, { domains }, ctx) => {
       const viewer = viewerOf(ctx);
       if (domains != null && domains.length === 0) throw new BadUserInputError('domains takes 1 to 64 keys', 'domains');

@@ -9,105 +9,170 @@ import { forget, readGrants, remember } from '../../memories/memories.js';
 import { fusedSearch, type Fusion } from '../../search/fused-search.js';
 import { toSearchQuery, type SearchInputLike } from '../../search/search-request.js';
 
-export const ScopeEnum = builder.enumType('Scope', { values: ['DOMAIN', 'SURFACE', 'GLOBAL'] as const });
-export const FusionEnum = builder.enumType('Fusion', { values: ['DISTANCE', 'RRF'] as const });
+export const ScopeEnum = builder.enumType('Scope', {
+  description: 'The kind of store a record lives in.',
+  values: {
+    DOMAIN: { description: 'A domain\'s shared store: the owner and the surfaces mounting it read it; the owner and READ_WRITE mounts write it.' },
+    SURFACE: { description: 'The calling surface\'s private store (app-only state): only that surface\'s tokens use it (BAD_USER_INPUT for an owner token).' },
+    GLOBAL: { description: 'The tenant\'s global store: every token of the tenant reads it; only the owner writes it (FORBIDDEN for a surface token).' },
+  },
+});
+export const FusionEnum = builder.enumType('Fusion', {
+  description: 'How the per-store result lists of a search become one ranked list.',
+  values: {
+    DISTANCE: {
+      description: 'The k nearest of all searched stores together, as if they were one table, by cosine distance (exact; ties in any order). score = 1 − distance.',
+    },
+    RRF: {
+      description:
+        'Reciprocal rank fusion: each hit scores 1/(60 + its rank in its own store, from 1), and the k best scores win (ties: smaller distance first), so every store\'s best hits rank high.',
+    },
+  },
+});
 
 export const RecordRef = builder.objectType('Record', {
-  description: 'One memory: a workout, a meal, an invoice, a sleep score.',
+  description: 'One memory (a workout, a meal, an invoice, a sleep score), stored in exactly one store.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    scope: t.field({ type: ScopeEnum, resolve: (r) => r.scope }),
+    id: t.exposeID('id', { description: 'Unique within its store: the id the writer gave, or a server-assigned UUID.' }),
+    scope: t.field({ type: ScopeEnum, description: 'The kind of store it lives in: DOMAIN, SURFACE (a surface\'s private store) or GLOBAL.', resolve: (r) => r.scope }),
     domain: t.field({
       type: 'Domain',
       nullable: true,
-      description: 'The domain store it lives in (DOMAIN scope).',
+      description: 'The domain whose store it lives in; null for SURFACE and GLOBAL scope.',
       resolve: (r, _args, ctx) => (r.domainKey ? ctx.loaders.domainByKey.load(`${r.tenantId}/${r.domainKey}`) : null),
     }),
     surface: t.field({
       type: 'Surface',
       nullable: true,
-      description: 'The surface that wrote it; null when the owner did.',
+      description: 'The surface that last wrote it; null when the owner did.',
       resolve: async (r, _args, ctx) => {
         if (!r.writerSurfaceId) return null;
         const surface = await ctx.loaders.surfaceById.load(r.writerSurfaceId);
         return surface && surface.tenantId === r.tenantId ? surface : null;
       },
     }),
-    kind: t.exposeString('kind'),
-    text: t.exposeString('text', { nullable: true }),
-    metadata: t.field({ type: 'JSON', nullable: true, resolve: (r) => r.metadata }),
-    occurredAt: t.expose('occurredAt', { type: 'DateTime' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    vector: t.floatList({ resolve: (r) => r.vector ?? [] }),
+    kind: t.exposeString('kind', { description: 'What it is, as written, e.g. "workout" (1 to 64 characters).' }),
+    text: t.exposeString('text', { nullable: true, description: 'The text written with it (at most 64 KiB); null when none.' }),
+    metadata: t.field({ type: 'JSON', nullable: true, description: 'The JSON value written with it (at most 64 KiB); null when none.', resolve: (r) => r.metadata }),
+    occurredAt: t.expose('occurredAt', { type: 'DateTime', description: 'When it happened, as written; default: when it was written.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was last written (an upsert with the same id sets it again).' }),
+    vector: t.floatList({
+      description: 'The vector as written (serverInfo.vectorDimension numbers, kept at 32-bit float precision). Read from storage only when selected.',
+      resolve: (r) => r.vector ?? [],
+    }),
   }),
 });
 
 export const HitRef = builder.objectType('Hit', {
+  description: 'One search result: a record and how near it is to the query.',
   fields: (t) => ({
-    record: t.field({ type: 'Record', resolve: (h) => h.record }),
-    distance: t.exposeFloat('distance', { description: 'Cosine distance: 1 − cosine similarity.' }),
-    score: t.exposeFloat('score', { description: '1 − distance for DISTANCE fusion; Σ 1/(60 + rank) for RRF.' }),
+    record: t.field({ type: 'Record', description: 'The record found; its scope and domain say which store it came from.', resolve: (h) => h.record }),
+    distance: t.exposeFloat('distance', {
+      description: 'Cosine distance between the query vector and the record\'s: 1 − cosine similarity, from 0 (same direction) to 2 (opposite).',
+    }),
+    score: t.exposeFloat('score', {
+      description: 'Higher is better. DISTANCE fusion: 1 − distance (−1 to 1). RRF: 1/(60 + the hit\'s rank in its own store, from 1), at most 1/61.',
+    }),
   }),
 });
 
 const SearchResultRef = builder.objectRef<{ hits: { record: import('../../vectors/records.js').StoredRecord; distance: number; score: number }[] }>('SearchResult').implement({
-  fields: (t) => ({ hits: t.field({ type: ['Hit'], resolve: (r) => r.hits }) }),
+  description: 'The answer of a fused search.',
+  fields: (t) => ({ hits: t.field({ type: ['Hit'], description: 'At most k hits, best first (see SearchInput.fusion).', resolve: (r) => r.hits }) }),
 });
 
 const RecordInput = builder.inputType('RecordInput', {
+  description: 'One record to write.',
   fields: (t) => ({
-    id: t.id({ description: 'Give one to upsert within the store; otherwise the server assigns one.' }),
-    kind: t.string({ required: true }),
-    text: t.string({ description: 'At most 64 KiB.' }),
-    vector: t.floatList({ description: 'Exactly serverInfo.vectorDimension finite numbers.' }),
-    metadata: t.field({ type: 'JSON', description: 'At most 64 KiB of JSON.' }),
-    occurredAt: t.field({ type: 'DateTime', description: 'Default: now.' }),
+    id: t.id({
+      description:
+        'Give one to upsert: a record with this id in the same store is replaced. 1 to 128 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit, once per batch (BAD_USER_INPUT otherwise). Default: a new UUID.',
+    }),
+    kind: t.string({
+      required: true,
+      description: 'What it is, e.g. "workout": 1 to 64 characters of A-Z a-z 0-9 . _ : / -, starting with a letter or digit (BAD_USER_INPUT otherwise).',
+    }),
+    text: t.string({ description: 'At most 64 KiB of UTF-8 (BAD_USER_INPUT otherwise). Stored as it is; this server does not embed text, so give a vector too.' }),
+    vector: t.floatList({
+      description:
+        'Required on this server (no embedder is configured): exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise). Search compares its direction.',
+    }),
+    metadata: t.field({ type: 'JSON', description: 'Any JSON value, at most 64 KiB once serialised (BAD_USER_INPUT otherwise).' }),
+    occurredAt: t.field({ type: 'DateTime', description: 'When it happened; what search filters compare. Default: now.' }),
   }),
 });
 
 const RememberInput = builder.inputType('RememberInput', {
+  description: 'Records to write, and the one store they go to.',
   fields: (t) => ({
-    scope: t.field({ type: ScopeEnum, defaultValue: 'DOMAIN' }),
-    domain: t.string({ description: 'Default: the surface\'s home domain.' }),
-    records: t.field({ type: [RecordInput], required: true, description: '1 to 1000 records, all written or none.' }),
+    scope: t.field({
+      type: ScopeEnum,
+      defaultValue: 'DOMAIN',
+      description: 'The store: DOMAIN (default), SURFACE (the calling surface\'s private store; BAD_USER_INPUT for the owner) or GLOBAL (owner only; FORBIDDEN for a surface).',
+    }),
+    domain: t.string({
+      description:
+        'DOMAIN scope only (BAD_USER_INPUT with another). Default: the surface\'s home domain; an owner token must name one (BAD_USER_INPUT). FORBIDDEN unless the surface mounts it READ_WRITE; NOT_FOUND for the owner if it does not exist.',
+    }),
+    records: t.field({ type: [RecordInput], required: true, description: '1 to 1000 records, all written or none (BAD_USER_INPUT otherwise).' }),
   }),
 });
 
 const ForgetInput = builder.inputType('ForgetInput', {
+  description: 'Record ids to delete from one store.',
   fields: (t) => ({
-    scope: t.field({ type: ScopeEnum, defaultValue: 'DOMAIN' }),
-    domain: t.string(),
-    ids: t.idList({ required: true }),
+    scope: t.field({
+      type: ScopeEnum,
+      defaultValue: 'DOMAIN',
+      description: 'The store, as for remember: DOMAIN (default), SURFACE (surface tokens only; BAD_USER_INPUT for the owner) or GLOBAL (owner only; FORBIDDEN for a surface).',
+    }),
+    domain: t.string({
+      description:
+        'As for remember: DOMAIN scope only; default the surface\'s home domain, required for the owner (BAD_USER_INPUT); FORBIDDEN unless mounted READ_WRITE; NOT_FOUND for the owner if it does not exist.',
+    }),
+    ids: t.idList({ required: true, description: 'At most 1000 record ids (BAD_USER_INPUT for more or a malformed one); ids not in the store are ignored.' }),
   }),
 });
 
 const RecordFilter = builder.inputType('RecordFilter', {
+  description: 'Narrows a search to the records meeting every condition given.',
   fields: (t) => ({
-    kinds: t.stringList(),
-    occurredAfter: t.field({ type: 'DateTime', description: 'Inclusive.' }),
-    occurredBefore: t.field({ type: 'DateTime', description: 'Exclusive.' }),
+    kinds: t.stringList({ description: 'Only records of one of these kinds (exact match): at most 100 (BAD_USER_INPUT otherwise); [] matches nothing.' }),
+    occurredAfter: t.field({ type: 'DateTime', description: 'Only records with occurredAt at or after this instant (inclusive).' }),
+    occurredBefore: t.field({ type: 'DateTime', description: 'Only records with occurredAt before this instant (exclusive).' }),
   }),
+});
+
+const VECTOR_QUERY = 'The query vector, required on this server: exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise).';
+const TEXT_QUERY = 'Not searchable on this server (no embedder is configured): text without a vector is BAD_USER_INPUT, and beside a vector it is ignored.';
+const K = 'How many hits at most: 1 to 1000 (BAD_USER_INPUT otherwise); default 10.';
+
+type InputFields = Parameters<NonNullable<Parameters<typeof builder.inputType>[1]['fields']>>[0];
+
+/** What every search input shares: the query, how many hits, and which records qualify (`where` says in which stores). */
+const queryFields = (t: InputFields, where: string) => ({
+  vector: t.floatList({ description: VECTOR_QUERY }),
+  text: t.string({ description: TEXT_QUERY }),
+  k: t.int({ defaultValue: 10, description: K }),
+  filter: t.field({ type: RecordFilter, description: `Only records matching it are searched${where}. Default: all.` }),
 });
 
 const DomainSearchInput = builder.inputType('DomainSearchInput', {
-  fields: (t) => ({
-    vector: t.floatList(),
-    text: t.string(),
-    k: t.int({ defaultValue: 10, description: '1 to 1000.' }),
-    filter: t.field({ type: RecordFilter }),
-  }),
+  description: 'A nearest-neighbour search of one domain\'s store.',
+  fields: (t) => queryFields(t, ''),
 });
 
 const SearchInput = builder.inputType('SearchInput', {
+  description: 'A fused search: one query over several stores, answered as one ranked list.',
   fields: (t) => ({
-    vector: t.floatList(),
-    text: t.string(),
-    k: t.int({ defaultValue: 10, description: '1 to 1000.' }),
-    filter: t.field({ type: RecordFilter }),
-    domains: t.stringList({ description: 'Default: every readable domain.' }),
-    includeSurface: t.boolean({ defaultValue: false, description: 'Also search the calling surface\'s private store.' }),
-    includeGlobal: t.boolean({ defaultValue: false }),
-    fusion: t.field({ type: FusionEnum, defaultValue: 'DISTANCE' }),
+    ...queryFields(t, ', in every store'),
+    domains: t.stringList({
+      description:
+        'Domain keys to search, at most 64 (repeats ignored; [] searches none). FORBIDDEN for one the token cannot read; NOT_FOUND for the owner if one does not exist. Default: every domain the token can read.',
+    }),
+    includeSurface: t.boolean({ defaultValue: false, description: 'Also search the calling surface\'s private store. Default false; BAD_USER_INPUT for an owner token.' }),
+    includeGlobal: t.boolean({ defaultValue: false, description: 'Also search the tenant\'s global store (every token may). Default false.' }),
+    fusion: t.field({ type: FusionEnum, defaultValue: 'DISTANCE', description: 'How the per-store lists are merged and what score means. Default DISTANCE.' }),
   }),
 });
 
@@ -125,13 +190,13 @@ function domainGrant(ctx: NexusContext, key: string): StoreGrant {
 
 builder.objectFields('Domain', (t) => ({
   recordCount: t.int({
-    description: 'Records in this domain\'s store. FORBIDDEN unless the token can read the domain.',
+    description: 'How many records this domain\'s store holds (0 before its first write). FORBIDDEN unless the token can read the domain.',
     resolve: (domain, _args, ctx) => ctx.services.vectors.count(domainGrant(ctx, domain.key)),
   }),
   search: t.field({
     type: ['Hit'],
-    description: 'Nearest records in this domain. FORBIDDEN unless the token can read the domain.',
-    args: { input: t.arg({ type: DomainSearchInput, required: true }) },
+    description: 'The k records of this domain nearest to the query vector, nearest first (score = 1 − distance). FORBIDDEN unless the token can read the domain.',
+    args: { input: t.arg({ type: DomainSearchInput, required: true, description: 'The query vector, k and filter.' }) },
     resolve: (domain, { input }, ctx, info) => runSearch(ctx, info, [domainGrant(ctx, domain.key)], input, 'DISTANCE'),
   }),
 }));
@@ -139,8 +204,9 @@ builder.objectFields('Domain', (t) => ({
 builder.queryFields((t) => ({
   search: t.field({
     type: SearchResultRef,
-    description: 'One fused query over the requested readable stores, ranked as one list; each hit says where it came from.',
-    args: { input: t.arg({ type: SearchInput, required: true }) },
+    description:
+      'One fused query over several stores (every domain the token can read by default; the private and global stores on request), ranked as one list; each hit\'s record says where it came from. FORBIDDEN for a named domain the token cannot read.',
+    args: { input: t.arg({ type: SearchInput, required: true, description: 'The query, the stores to search and the fusion.' }) },
     resolve: async (_root, { input }, ctx, info) => {
       const grants = await readGrants(ctx.services, viewerOf(ctx), input);
       return { hits: await runSearch(ctx, info, grants, input, input.fusion ?? 'DISTANCE') };
@@ -149,24 +215,28 @@ builder.queryFields((t) => ({
 }));
 
 const RememberPayload = builder.objectRef<{ records: import('../../vectors/records.js').StoredRecord[] }>('RememberPayload').implement({
-  fields: (t) => ({ records: t.field({ type: ['Record'], resolve: (p) => p.records }) }),
+  description: 'What remember wrote.',
+  fields: (t) => ({ records: t.field({ type: ['Record'], description: 'The records as stored, in input order, with their ids.', resolve: (p) => p.records }) }),
 });
 
 const ForgetPayload = builder.objectRef<{ deleted: number }>('ForgetPayload').implement({
-  fields: (t) => ({ deleted: t.exposeInt('deleted') }),
+  description: 'What forget deleted.',
+  fields: (t) => ({ deleted: t.exposeInt('deleted', { description: 'How many of the ids named a record in the store (now deleted).' }) }),
 });
 
 builder.mutationFields((t) => ({
   remember: t.field({
     type: RememberPayload,
-    description: 'Writes a batch of records (upsert by id) to the home domain by default. All or nothing.',
-    args: { input: t.arg({ type: RememberInput, required: true }) },
+    description:
+      'Writes 1 to 1000 records (upsert by id) to one store, the surface\'s home domain by default; all or nothing. A domain needs a READ_WRITE mount (FORBIDDEN otherwise). Each record written to a domain is a REMEMBERED event.',
+    args: { input: t.arg({ type: RememberInput, required: true, description: 'The store and the records.' }) },
     resolve: async (_root, { input }, ctx) => ({ records: await remember(ctx.services, viewerOf(ctx), input, input.records) }),
   }),
   forget: t.field({
     type: ForgetPayload,
-    description: 'Deletes records by id from one store; returns how many existed.',
-    args: { input: t.arg({ type: ForgetInput, required: true }) },
+    description:
+      'Deletes records by id from one store, chosen and allowed as for remember (FORBIDDEN without a READ_WRITE mount); returns how many existed. A deletion in a domain is published as FORGOTTEN events.',
+    args: { input: t.arg({ type: ForgetInput, required: true, description: 'The store and the record ids.' }) },
     resolve: async (_root, { input }, ctx) => ({ deleted: await forget(ctx.services, viewerOf(ctx), input, input.ids.map(String)) }),
   }),
 }));

@@ -5,37 +5,41 @@ import { signUp } from '../../tenancy/sign-up.js';
 import { visibleDomains, visibleSurfaces } from '../../auth/access.js';
 
 export const IdentityRef = builder.objectType('Identity', {
-  description: 'The person behind a tenant.',
+  description: 'The person behind a tenant. The owner and every surface token of the tenant can read it.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    email: t.exposeString('email'),
-    displayName: t.exposeString('displayName', { nullable: true }),
+    id: t.exposeID('id', { description: 'Server-assigned id.' }),
+    email: t.exposeString('email', { description: 'The sign-up email, trimmed and lowercased; unique across the deployment.' }),
+    displayName: t.exposeString('displayName', { nullable: true, description: 'Name to show, 1 to 100 characters; null when none was given at sign-up.' }),
   }),
 });
 
 export const TenantRef = builder.objectType('Tenant', {
-  description: 'One person: signs up once, is billed once.',
+  description: 'One person: signs up once, is billed once. Only the tenant\'s own tokens reach it.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'Also the prefix of the tenant\'s vector storage.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    id: t.exposeID('id', {
+      description: 'Server-assigned: "t" and 24 lowercase letters or digits. Also the first segment of the tenant\'s vector storage path ({tenant}/domains/{domain}/…).',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the person signed up.' }),
     identity: t.field({
       type: 'Identity',
+      description: 'The person: email and display name.',
       resolve: (tenant, _args, ctx) => loadRequired(ctx.loaders.identityByTenantId, tenant.id, 'identity'),
     }),
     wallet: t.field({
       type: 'Wallet',
+      description: 'The one credit wallet that the owner and every surface of the tenant bill against.',
       resolve: (tenant, _args, ctx) => loadRequired(ctx.loaders.walletByTenantId, tenant.id, 'wallet'),
     }),
     domains: t.field({
       type: ['Domain'],
-      description: 'Every domain for the owner; the mounted ones for a surface.',
+      description: 'Sorted by key. The owner sees every domain; a surface token only the domains it mounts (its home domain included).',
       resolve: async (tenant, _args, ctx) => {
         return visibleDomains(ctx.viewer, await ctx.loaders.domainsByTenantId.load(tenant.id));
       },
     }),
     surfaces: t.field({
       type: ['Surface'],
-      description: 'Every surface for the owner; only itself for a surface.',
+      description: 'Sorted by key. The owner sees every surface; a surface token sees only itself.',
       resolve: async (tenant, _args, ctx) => {
         return visibleSurfaces(ctx.viewer, await ctx.loaders.surfacesByTenantId.load(tenant.id));
       },
@@ -44,25 +48,36 @@ export const TenantRef = builder.objectType('Tenant', {
 });
 
 const SignUpInput = builder.inputType('SignUpInput', {
+  description: 'Who is signing up, and the domains to start with.',
   fields: (t) => ({
-    email: t.string({ required: true }),
-    displayName: t.string(),
-    domains: t.stringList({ description: 'Domain keys to create; default: health, business, finance.' }),
+    email: t.string({
+      required: true,
+      description: 'A valid address of at most 254 characters (BAD_USER_INPUT otherwise), not used by another account (CONFLICT otherwise); stored trimmed and lowercased.',
+    }),
+    displayName: t.string({ description: '1 to 100 printable characters, trimmed (BAD_USER_INPUT otherwise). Default: none.' }),
+    domains: t.stringList({
+      description:
+        'Keys of the domains to create: at most 32, each matching ^[a-z][a-z0-9-]{0,31}$, none repeated (BAD_USER_INPUT otherwise). Default: health, business, finance; [] creates none.',
+    }),
   }),
 });
 
 const SignUpPayload = builder.objectRef<{ ownerToken: string; tenant: import('../../generated/prisma/client.js').Tenant }>('SignUpPayload').implement({
+  description: 'The new tenant and its owner token.',
   fields: (t) => ({
-    ownerToken: t.exposeString('ownerToken', { description: 'Shown once: store it now. Only its hash is kept.' }),
-    tenant: t.field({ type: 'Tenant', resolve: (p) => p.tenant }),
+    ownerToken: t.exposeString('ownerToken', {
+      description: 'The owner token (nxo_…), for Authorization: Bearer. Shown once: store it now. Only its hash is kept; it never expires.',
+    }),
+    tenant: t.field({ type: 'Tenant', description: 'The new tenant, readable in this same response without a token.', resolve: (p) => p.tenant }),
   }),
 });
 
 builder.mutationFields((t) => ({
   signUp: t.field({
     type: SignUpPayload,
-    description: 'Public. Creates a tenant, its identity, an empty wallet and its first domains; returns the owner token once.',
-    args: { input: t.arg({ type: SignUpInput, required: true }) },
+    description:
+      'Public (no token). Creates a tenant, its identity, a wallet with balance 0 and its first domains in one transaction; returns the owner token once. CONFLICT when the email already has an account.',
+    args: { input: t.arg({ type: SignUpInput, required: true, description: 'The email, display name and first domains.' }) },
     resolve: async (_root, { input }, ctx) => {
       const created = await signUp(ctx.services.db.prisma, input);
       // The caller holds no token yet: let the payload's fields read back this one tenant.

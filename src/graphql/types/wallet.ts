@@ -7,34 +7,36 @@ import { burnCredits, ledger, topUpCredits } from '../../billing/credits.js';
 import { ForbiddenError } from '../../errors.js';
 
 export const LedgerEntryRef = builder.objectType('LedgerEntry', {
-  description: 'One change of the balance: positive for a top-up, negative for a burn.',
+  description: 'One change of the balance, a top-up or a burn. Entries are never changed or removed.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    amount: t.expose('amount', { type: 'BigInt' }),
-    balanceAfter: t.expose('balanceAfter', { type: 'BigInt' }),
-    reason: t.exposeString('reason'),
-    idempotencyKey: t.exposeString('idempotencyKey'),
+    id: t.exposeID('id', { description: 'Server-assigned id; pass it as ledger(after:) to read the entries older than this one.' }),
+    amount: t.expose('amount', { type: 'BigInt', description: 'Credits: positive for a top-up, negative for a burn.' }),
+    balanceAfter: t.expose('balanceAfter', { type: 'BigInt', description: 'The wallet balance right after this entry.' }),
+    reason: t.exposeString('reason', { description: 'Why, as the request gave it (1 to 200 characters).' }),
+    idempotencyKey: t.exposeString('idempotencyKey', { description: 'The request\'s idempotency key; unique within the wallet.' }),
     surface: t.field({
       type: 'Surface',
       nullable: true,
-      description: 'The surface that burned; null for the owner.',
+      description: 'The surface that burned; null for the owner\'s burns and for every top-up.',
       resolve: (e, _args, ctx) => (e.surfaceId ? ctx.loaders.surfaceById.load(e.surfaceId) : null),
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the balance changed.' }),
   }),
 });
 
 export const WalletRef = builder.objectType('Wallet', {
-  description: 'The one credit balance of a person; every surface burns from it.',
+  description: 'The one credit balance of a person; the owner tops it up and every surface burns from it.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    balance: t.expose('balance', { type: 'BigInt' }),
+    id: t.exposeID('id', { description: 'Server-assigned id.' }),
+    balance: t.expose('balance', { type: 'BigInt', description: 'Credits left, never below 0. Every token of the tenant may read it.' }),
     ledger: t.field({
       type: ['LedgerEntry'],
-      description: 'Newest first. The owner sees every entry; a surface token only its own.',
+      description: 'Ledger entries, newest first, one page at a time. The owner sees every entry; a surface token only the entries of its own burns.',
       args: {
-        first: t.arg.int({ defaultValue: 20, description: '1 to 100.' }),
-        after: t.arg.id({ description: 'Continue after this entry (older ones).' }),
+        first: t.arg.int({ defaultValue: 20, description: 'Page size, 1 to 100 (BAD_USER_INPUT otherwise); default 20.' }),
+        after: t.arg.id({
+          description: 'The id of the last entry of the previous page: continue with older entries. NOT_FOUND unless it is an entry this token can see. Default: start with the newest.',
+        }),
       },
       resolve: (wallet, args, ctx) => {
         const viewer = viewerOf(ctx);
@@ -48,34 +50,45 @@ export const WalletRef = builder.objectType('Wallet', {
 });
 
 const BurnCreditsInput = builder.inputType('BurnCreditsInput', {
+  description: 'Credits to take from the wallet, and why.',
   fields: (t) => ({
-    amount: t.field({ type: 'BigInt', required: true, description: '1 to 10^15.' }),
-    reason: t.string({ required: true, description: '1 to 200 characters.' }),
-    idempotencyKey: t.string({ required: true, description: '1 to 128 characters, unique per wallet: a repeat returns the first entry.' }),
+    amount: t.field({ type: 'BigInt', required: true, description: 'Credits to burn, 1 to 10^15, as a decimal string (BAD_USER_INPUT otherwise).' }),
+    reason: t.string({ required: true, description: '1 to 200 printable characters, not only spaces (BAD_USER_INPUT otherwise); kept on the ledger entry.' }),
+    idempotencyKey: t.string({
+      required: true,
+      description:
+        '1 to 128 printable characters, unique per wallet (top-ups included): a repeat returns the first entry and changes nothing; CONFLICT if the first request differed (kind, amount or surface).',
+    }),
   }),
 });
 
 const TopUpCreditsInput = builder.inputType('TopUpCreditsInput', {
+  description: 'Credits to add to the wallet, and why.',
   fields: (t) => ({
-    amount: t.field({ type: 'BigInt', required: true, description: '1 to 10^15.' }),
-    reason: t.string({ required: true }),
-    idempotencyKey: t.string({ required: true }),
+    amount: t.field({ type: 'BigInt', required: true, description: 'Credits to add, 1 to 10^15, as a decimal string (BAD_USER_INPUT otherwise).' }),
+    reason: t.string({ required: true, description: '1 to 200 printable characters, not only spaces (BAD_USER_INPUT otherwise); kept on the ledger entry.' }),
+    idempotencyKey: t.string({
+      required: true,
+      description:
+        '1 to 128 printable characters, unique per wallet (burns included): a repeat returns the first entry and changes nothing; CONFLICT if the first request differed (kind or amount).',
+    }),
   }),
 });
 
 const CreditPayloadRef = builder
   .objectRef<{ wallet: import('../../generated/prisma/client.js').Wallet; entry: import('../../generated/prisma/client.js').LedgerEntry }>('CreditPayload')
   .implement({
+    description: 'The outcome of a burn or a top-up.',
     fields: (t) => ({
-      wallet: t.field({ type: 'Wallet', resolve: (p) => p.wallet }),
-      entry: t.field({ type: 'LedgerEntry', resolve: (p) => p.entry }),
+      wallet: t.field({ type: 'Wallet', description: 'The wallet after the change (for a repeated idempotencyKey: as it is now).', resolve: (p) => p.wallet }),
+      entry: t.field({ type: 'LedgerEntry', description: 'The ledger entry written; for a repeated idempotencyKey, the original one.', resolve: (p) => p.entry }),
     }),
   });
 
 builder.queryFields((t) => ({
   wallet: t.field({
     type: 'Wallet',
-    description: 'The tenant\'s wallet.',
+    description: 'The tenant\'s one wallet: any token of the tenant reads its balance.',
     resolve: (_root, _args, ctx) => loadRequired(ctx.loaders.walletByTenantId, viewerOf(ctx).tenantId, 'wallet'),
   }),
 }));
@@ -83,8 +96,9 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   burnCredits: t.field({
     type: CreditPayloadRef,
-    description: 'Surface or owner. Never overdraws (INSUFFICIENT_CREDITS); idempotent per idempotencyKey.',
-    args: { input: t.arg({ type: BurnCreditsInput, required: true }) },
+    description:
+      'Any token, surface or owner. Takes amount from the balance; INSUFFICIENT_CREDITS (and nothing written) when that would go below 0, however many burns run at once. Idempotent per idempotencyKey.',
+    args: { input: t.arg({ type: BurnCreditsInput, required: true, description: 'The amount, reason and idempotency key.' }) },
     resolve: (_root, { input }, ctx) => {
       const viewer = viewerOf(ctx);
       return burnCredits(ctx.services.db.prisma, { ...input, tenantId: viewer.tenantId, surfaceId: viewer.surface?.id ?? null });
@@ -92,8 +106,9 @@ builder.mutationFields((t) => ({
   }),
   topUpCredits: t.field({
     type: CreditPayloadRef,
-    description: 'Owner only. Idempotent per idempotencyKey.',
-    args: { input: t.arg({ type: TopUpCreditsInput, required: true }) },
+    description:
+      'Owner only (FORBIDDEN for a surface token). Adds amount to the balance; BAD_USER_INPUT when the balance would pass 9×10^18. Idempotent per idempotencyKey.',
+    args: { input: t.arg({ type: TopUpCreditsInput, required: true, description: 'The amount, reason and idempotency key.' }) },
     resolve: (_root, { input }, ctx) => topUpCredits(ctx.services.db.prisma, { ...input, tenantId: viewerOf(ctx).tenantId, surfaceId: null }),
   }),
 }));
