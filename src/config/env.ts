@@ -45,6 +45,23 @@ const variables = z.object({
   NEXUS_GRAPHIQL: flag.optional(),
   REDIS_URL: urlWithScheme(['redis', 'rediss']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Query limits (graphql-armor), the request body, rate limits, sign-up and production switches.
+  NEXUS_MAX_TOKENS: intIn(1, 1_000_000).default(5000),
+  NEXUS_MAX_DEPTH: intIn(1, 1000).default(15),
+  NEXUS_MAX_ALIASES: intIn(0, 10_000).default(20),
+  NEXUS_MAX_DIRECTIVES: intIn(0, 10_000).default(20),
+  NEXUS_MAX_COST: intIn(1, 100_000_000).default(20_000),
+  NEXUS_MAX_BODY_BYTES: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  NEXUS_RATE_LIMIT_PER_MINUTE: intIn(0, 100_000_000).default(1200),
+  NEXUS_ANONYMOUS_RATE_LIMIT_PER_MINUTE: intIn(0, 100_000_000).default(120),
+  NEXUS_SIGNUP_RATE_LIMIT_PER_HOUR: intIn(0, 100_000_000).default(20),
+  NEXUS_TRUST_PROXY: flag.optional(),
+  NEXUS_SIGNUP: z.enum(['open', 'invite', 'closed']).optional(),
+  NEXUS_INTROSPECTION: flag.optional(),
+  NEXUS_CORS_ORIGINS: z
+    .string()
+    .refine((v) => v.split(',').every((o) => o.trim() === '*' || /^https?:\/\/[^/\s]+$/.test(o.trim())), 'must be * or a comma-separated list of origins such as https://app.example.com')
+    .optional(),
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   AWS_SESSION_TOKEN: z.string().optional(),
@@ -59,6 +76,24 @@ export interface S3Settings {
   readonly secretAccessKey?: string;
   readonly sessionToken?: string;
 }
+
+/** Bounds on one GraphQL document, enforced before it runs (graphql-armor). */
+export interface QueryLimits {
+  readonly maxTokens: number;
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+  readonly maxDirectives: number;
+  readonly maxCost: number;
+}
+
+/** Requests a minute per token, per client address without a valid token, and sign-ups an hour per address; 0 is off. */
+export interface RateLimits {
+  readonly perTokenPerMinute: number;
+  readonly anonymousPerMinute: number;
+  readonly signUpsPerHour: number;
+}
+
+export type SignUpMode = 'open' | 'invite' | 'closed';
 
 export interface Config {
   readonly port: number;
@@ -76,6 +111,16 @@ export interface Config {
   readonly logLevel: string;
   readonly s3: S3Settings;
   readonly version: string;
+  readonly queryLimits: QueryLimits;
+  /** Largest request body read, in bytes. */
+  readonly maxBodyBytes: number;
+  readonly rateLimits: RateLimits;
+  /** Take the client address from X-Forwarded-For (behind a proxy you run); otherwise the socket's. */
+  readonly trustProxy: boolean;
+  readonly signUp: SignUpMode;
+  readonly introspection: boolean;
+  /** Origins allowed cross-origin ('*' for any, never with credentials); empty: none. */
+  readonly corsOrigins: readonly string[];
 }
 
 export const NEXUS_VERSION = '0.1.0';
@@ -115,5 +160,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sessionToken: v.AWS_SESSION_TOKEN,
     }),
     version: NEXUS_VERSION,
+    queryLimits: Object.freeze({
+      maxTokens: v.NEXUS_MAX_TOKENS,
+      maxDepth: v.NEXUS_MAX_DEPTH,
+      maxAliases: v.NEXUS_MAX_ALIASES,
+      maxDirectives: v.NEXUS_MAX_DIRECTIVES,
+      maxCost: v.NEXUS_MAX_COST,
+    }),
+    maxBodyBytes: v.NEXUS_MAX_BODY_BYTES,
+    rateLimits: Object.freeze({
+      perTokenPerMinute: v.NEXUS_RATE_LIMIT_PER_MINUTE,
+      anonymousPerMinute: v.NEXUS_ANONYMOUS_RATE_LIMIT_PER_MINUTE,
+      signUpsPerHour: v.NEXUS_SIGNUP_RATE_LIMIT_PER_HOUR,
+    }),
+    trustProxy: v.NEXUS_TRUST_PROXY ?? false,
+    // Production is closed by default: sign-up by invitation, no introspection, no cross-origin callers.
+    signUp: v.NEXUS_SIGNUP ?? (production ? 'invite' : 'open'),
+    introspection: v.NEXUS_INTROSPECTION ?? !production,
+    corsOrigins: Object.freeze(v.NEXUS_CORS_ORIGINS ? v.NEXUS_CORS_ORIGINS.split(',').map((o) => o.trim()) : production ? [] : ['*']),
   });
 }

@@ -12,7 +12,8 @@ import { isClientError, toClientError } from '../graphql/errors.js';
 import { createLoaders } from '../graphql/loaders/create-loaders.js';
 import { createSchema } from '../graphql/schema.js';
 import { createEventBus } from './event-bus.js';
-import { useDocumentLimits } from './use-document-limits.js';
+import { useBodyLimit } from './use-body-limit.js';
+import { useQueryLimits } from './use-query-limits.js';
 import { createEarlyViewer } from './use-early-viewer.js';
 import { useRequestLog } from './use-request-log.js';
 import { storageOptionsFor } from './storage-options.js';
@@ -82,8 +83,10 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     plugins: [
       earlyViewer.plugin,
       useRequestLog(log, requestIds),
-      // Bounded documents: no query nests or aliases its way into unbounded work.
-      useDocumentLimits(),
+      // Bounded bodies: an oversize request is refused before it is read whole.
+      useBodyLimit(config.maxBodyBytes),
+      // Bounded documents: no query nests, aliases or spreads its way into unbounded work.
+      ...useQueryLimits(config.queryLimits, { production: config.production, introspection: config.introspection }),
     ],
     context: async ({ request }) => {
       const header = request.headers.get('x-request-id');

@@ -77,7 +77,16 @@ export async function startNexus(options: StartOptions = {}): Promise<TestNexus>
   const backend = options.backend ?? 'pglite';
   const dataDir = await mkdtemp(path.join(tmpdir(), 'nexus-test-'));
   let database: string | undefined;
-  const env: Record<string, string> = { NEXUS_DATA_DIR: dataDir, NEXUS_VECTOR_DIM: '8', LOG_LEVEL: 'silent', ...options.env };
+  const env: Record<string, string> = {
+    NEXUS_DATA_DIR: dataDir,
+    NEXUS_VECTOR_DIM: '8',
+    LOG_LEVEL: 'silent',
+    // Suites sign up many tenants from one in-process "address" in seconds; the rate-limit tests turn these back on.
+    NEXUS_RATE_LIMIT_PER_MINUTE: '0',
+    NEXUS_ANONYMOUS_RATE_LIMIT_PER_MINUTE: '0',
+    NEXUS_SIGNUP_RATE_LIMIT_PER_HOUR: '0',
+    ...options.env,
+  };
   if (backend === 'postgresql') {
     database = `nexus_test_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
