@@ -2,6 +2,7 @@
 // domain and surface keys, tenant ids, emails. Rejections are BAD_USER_INPUT.
 import { randomBytes } from 'node:crypto';
 import { BadUserInputError } from '../errors.js';
+import { identifierProblem, textProblem } from '../text.js';
 import { KEY_PATTERN } from '../vectors/layout.js';
 
 export { KEY_PATTERN };
@@ -40,15 +41,15 @@ const EMAIL = /^[^\s@"<>()[\]\\,;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9]
 
 export function normaliseEmail(value: string): string {
   const email = value.trim().toLowerCase();
-  if (email.length > 254 || !EMAIL.test(email)) throw new BadUserInputError('email is not a valid address', 'email');
+  // One message for every way an address can be wrong: a NUL, an escape or a look-alike is simply not an address.
+  if (email.length > 254 || identifierProblem(email) !== null || !EMAIL.test(email)) throw new BadUserInputError('email is not a valid address', 'email');
   return email;
 }
 
-/** Free text that is shown, never used as an identifier: trimmed, bounded, no control characters. */
+/** Free text that is shown, never used as an identifier: trimmed, bounded, printable (src/text.ts). */
 export function cleanName(value: string, field: string, max = 100): string {
   const name = value.trim();
-  // eslint-disable-next-line no-control-regex
-  if (name.length === 0 || name.length > max || /[\u0000-\u001f\u007f]/.test(name)) {
+  if (name.length === 0 || name.length > max || textProblem(name) !== null) {
     throw new BadUserInputError(`${field} must be 1 to ${max} printable characters`, field);
   }
   return name;

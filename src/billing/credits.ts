@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { LedgerEntry, PrismaClient, Wallet } from '../generated/prisma/client.js';
 import { BadUserInputError, ConflictError, InsufficientCreditsError, NotFoundError } from '../errors.js';
 import { isUuid } from '../auth/identifiers.js';
+import { identifierProblem, textProblem } from '../text.js';
 import { isUniqueViolation } from '../db/errors.js';
 
 export const MAX_AMOUNT = 10n ** 15n;
@@ -12,8 +13,6 @@ const MAX_BALANCE = 9n * 10n ** 18n;
 
 export type CreditKind = 'BURN' | 'TOP_UP';
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 export interface CreditRequest {
   tenantId: string;
   /** The surface that burns; null for the owner. */
@@ -32,12 +31,13 @@ export interface CreditResult {
 
 function validate(req: CreditRequest): void {
   if (req.amount <= 0n || req.amount > MAX_AMOUNT) throw new BadUserInputError(`amount must be a whole number from 1 to ${MAX_AMOUNT}`, 'amount');
-  // PostgreSQL text cannot hold NUL, and control characters have no business in an audit trail.
-  if (req.reason.trim().length === 0 || req.reason.length > 200 || CONTROL.test(req.reason)) {
-    throw new BadUserInputError('reason must be 1 to 200 printable characters', 'reason');
+  // PostgreSQL text cannot hold NUL, and an audit trail must read as what it holds (src/text.ts).
+  if (req.reason.trim().length === 0 || req.reason.length > 200 || textProblem(req.reason, { nfc: true }) !== null) {
+    throw new BadUserInputError('reason must be 1 to 200 printable characters in Unicode normal form NFC', 'reason');
   }
-  if (req.idempotencyKey.length === 0 || req.idempotencyKey.length > 128 || CONTROL.test(req.idempotencyKey)) {
-    throw new BadUserInputError('idempotencyKey must be 1 to 128 printable characters', 'idempotencyKey');
+  // Keys are compared byte for byte: "k\ud800" and "k\udc00" must not both become "k\ufffd" on the way to the database.
+  if (req.idempotencyKey.length === 0 || req.idempotencyKey.length > 128 || identifierProblem(req.idempotencyKey) !== null) {
+    throw new BadUserInputError('idempotencyKey must be 1 to 128 printable characters in Unicode normal form NFKC, with no invisible ones', 'idempotencyKey');
   }
 }
 
@@ -87,7 +87,7 @@ async function apply(prisma: PrismaClient, kind: CreditKind, req: CreditRequest)
   const wallet = await walletOf(prisma, req.tenantId);
   const earlier = await prisma.ledgerEntry.findUnique({ where: { walletId_idempotencyKey: { walletId: wallet.id, idempotencyKey: req.idempotencyKey } } });
   if (earlier) {
-    if (earlier.kind !== kind || earlier.amount !== delta || earlier.surfaceId !== req.surfaceId) {
+    if (earlier.kind !== kind || earlier.amount !== delta || earlier.surfaceId !== req.surfaceId || earlier.reason !== req.reason) {
       throw new ConflictError('this idempotencyKey was already used for a different request');
     }
     return { wallet, entry: earlier, created: false };

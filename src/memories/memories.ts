@@ -56,12 +56,13 @@ export async function forget(deps: MemoryDeps, viewer: Viewer, choice: StoreChoi
   if (ids.length > 1000) throw new BadUserInputError('at most 1000 ids per call', 'ids');
   const valid = ids.map((id, i) => assertRecordId(String(id), `ids[${i}]`));
   const deleted = await deps.vectors.remove(grant, valid);
-  if (grant.store.scope === 'DOMAIN' && deleted > 0) {
-    for (const recordId of valid) {
+  if (grant.store.scope === 'DOMAIN') {
+    // Only what existed was forgotten: an id that never did is no event.
+    for (const recordId of deleted) {
       deps.events.publish({ type: 'FORGOTTEN', tenantId: viewer.tenantId, domainKey: grant.store.domainKey, surfaceId: grant.writerSurfaceId, record: null, recordId });
     }
   }
-  return deleted;
+  return deleted.length;
 }
 
 export interface ReadChoice {

@@ -37,6 +37,7 @@ export function useQueryLimits(limits: QueryLimits, options: { production: boole
         },
       ],
     }),
+    useNestingGuard(),
     maxDepthPlugin({ ...validated, n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: false, onReject: [report('depth')] }),
     maxAliasesPlugin({ ...validated, n: limits.maxAliases, allowList: [], onReject: [report('aliases')] }),
     maxDirectivesPlugin({ ...validated, n: limits.maxDirectives, onReject: [report('directives')] }),
@@ -45,6 +46,25 @@ export function useQueryLimits(limits: QueryLimits, options: { production: boole
     // "Did you mean …?" tells a stranger the names of fields it may not see.
     ...(options.production ? [blockFieldSuggestionsPlugin()] : []),
   ];
+}
+
+/**
+ * The parser recurses once per nesting level, so ten thousand `[` overflow the stack before the token limit is
+ * reached. Wraps the (token-limited) parse so that such a document is a parse failure, not an internal error.
+ */
+function useNestingGuard(): Plugin {
+  return {
+    onParse({ parseFn, setParseFn }) {
+      setParseFn((source, options) => {
+        try {
+          return parseFn(source, options);
+        } catch (error) {
+          if (!(error instanceof RangeError)) throw error;
+          throw new GraphQLError('the document nests too deeply to parse', { extensions: { code: 'GRAPHQL_PARSE_FAILED', limit: 'depth' } });
+        }
+      });
+    },
+  };
 }
 
 function useNoIntrospection(): Plugin {

@@ -2,6 +2,7 @@
 // exact dimension, finite numbers, bounded sizes. One bad record rejects the batch.
 import { randomUUID } from 'node:crypto';
 import { BadUserInputError } from '../errors.js';
+import { assertCleanText } from '../text.js';
 
 export type Scope = 'DOMAIN' | 'SURFACE' | 'GLOBAL';
 
@@ -68,16 +69,36 @@ export function assertKind(kind: string, field = 'kind'): string {
 /** Checks length and finiteness, then returns the unit vector and the original norm. */
 export function toUnitVector(vector: readonly number[], dimension: number, field: string): { unit: Float32Array; norm: number } {
   if (vector.length !== dimension) throw new BadUserInputError(`${field} must have exactly ${dimension} numbers (got ${vector.length})`, field);
-  let sum = 0;
+  let largest = 0;
   for (const x of vector) {
     if (typeof x !== 'number' || !Number.isFinite(x)) throw new BadUserInputError(`${field} must contain only finite numbers`, field);
-    sum += x * x;
+    largest = Math.max(largest, Math.abs(x));
   }
-  const norm = Math.sqrt(sum);
-  if (norm === 0 || !Number.isFinite(norm)) throw new BadUserInputError(`${field} must not be all zeros (cosine distance is undefined)`, field);
+  if (largest === 0) throw new BadUserInputError(`${field} must not be all zeros (cosine distance is undefined)`, field);
+  // Scaled by the largest component first, so that squaring 1e308 or 1e-200 neither overflows nor vanishes.
+  let sum = 0;
+  for (const x of vector) sum += (x / largest) ** 2;
+  const norm = largest * Math.sqrt(sum);
+  if (!Number.isFinite(norm)) throw new BadUserInputError(`${field} is too long: its length overflows a 64-bit float (scale it down)`, field);
   const unit = new Float32Array(dimension);
-  for (let i = 0; i < dimension; i++) unit[i] = (vector[i] as number) / norm;
+  const scale = Math.sqrt(sum);
+  for (let i = 0; i < dimension; i++) unit[i] = (vector[i] as number) / largest / scale;
   return { unit, norm };
+}
+
+export const MAX_METADATA_DEPTH = 32;
+
+/** Why a metadata value may not be stored (too deeply nested, or a string that is not valid UTF-16), or null. */
+function metadataProblem(value: unknown, depth: number): string | null {
+  if (typeof value === 'string') return value.isWellFormed() ? null : 'must not contain an unpaired surrogate';
+  if (value === null || typeof value !== 'object') return null;
+  if (depth >= MAX_METADATA_DEPTH) return `must nest at most ${MAX_METADATA_DEPTH} levels deep`;
+  for (const [key, item] of Object.entries(value)) {
+    if (!key.isWellFormed()) return 'must not contain an unpaired surrogate';
+    const problem = metadataProblem(item, depth + 1);
+    if (problem) return problem;
+  }
+  return null;
 }
 
 export function prepareRecords(inputs: readonly RecordInput[], dimension: number, now = Date.now()): PreparedRecord[] {
@@ -93,9 +114,15 @@ export function prepareRecords(inputs: readonly RecordInput[], dimension: number
       throw new BadUserInputError(`${at}.vector is required: no embedder is configured on this server, so text alone cannot be embedded`, `${at}.vector`);
     }
     const text = r.text ?? null;
-    if (text !== null && Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES) throw new BadUserInputError(`${at}.text must be at most 64 KiB`, `${at}.text`);
+    if (text !== null) {
+      // Checked for size first: the character scan below is then bounded too.
+      if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES) throw new BadUserInputError(`${at}.text must be at most 64 KiB`, `${at}.text`);
+      assertCleanText(text, `${at}.text`, { lines: true });
+    }
     let metadata: string | null = null;
     if (r.metadata !== undefined && r.metadata !== null) {
+      const problem = metadataProblem(r.metadata, 0);
+      if (problem) throw new BadUserInputError(`${at}.metadata ${problem}`, `${at}.metadata`);
       metadata = JSON.stringify(r.metadata);
       if (Buffer.byteLength(metadata, 'utf8') > MAX_METADATA_BYTES) throw new BadUserInputError(`${at}.metadata must be at most 64 KiB of JSON`, `${at}.metadata`);
     }

@@ -42,7 +42,8 @@ export interface ScoredRecord {
 
 export interface VectorStores {
   upsert(grant: StoreGrant, records: readonly PreparedRecord[]): Promise<StoredRecord[]>;
-  remove(grant: StoreGrant, ids: readonly string[]): Promise<number>;
+  /** Deletes the records with these ids; returns the ids that existed (and so were deleted). */
+  remove(grant: StoreGrant, ids: readonly string[]): Promise<string[]>;
   search(grant: StoreGrant, query: SearchQuery): Promise<ScoredRecord[]>;
   count(grant: StoreGrant): Promise<number>;
   /** Table handles held open now (bounded by cacheSize). */
@@ -78,8 +79,16 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
 
     async remove(grant, ids) {
       const store = checked(grant, true);
-      if (ids.length === 0) return 0;
-      return cache.withTable(store, false, async (t) => (t ? Number((await t.delete(inList('id', ids))).numDeletedRows ?? 0) : 0));
+      if (ids.length === 0) return [];
+      return cache.withTable(store, false, async (t) => {
+        if (!t) return [];
+        // Which of them exist, so that only real deletions are reported (and published as FORGOTTEN).
+        const present = (await t.query().where(inList('id', ids)).select(['id']).toArray()) as { id: string }[];
+        if (present.length === 0) return [];
+        const existing = present.map((row) => row.id);
+        await t.delete(inList('id', existing));
+        return existing;
+      });
     },
 
     async search(grant, query) {

@@ -66,13 +66,13 @@ describe('the vectors layer with hostile strings', () => {
   });
 
   it.each([["x' OR 1=1 --"], ["a' OR 'a'='a"], ["') OR true OR ('"]])('deletes nothing for the id %p', async (id) => {
-    expect(await vectors.remove(health(), [id])).toBe(0);
+    expect(await vectors.remove(health(), [id])).toEqual([]);
     expect(await vectors.count(health())).toBe(3);
   });
 
   it('deletes an id with a quote exactly', async () => {
     await vectors.upsert(health(), [row("q'1", 'walk', 4)]);
-    expect(await vectors.remove(health(), ["q'1"])).toBe(1);
+    expect(await vectors.remove(health(), ["q'1"])).toEqual(["q'1"]);
     expect(await vectors.count(health())).toBe(3);
   });
 
