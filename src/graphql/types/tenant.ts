@@ -48,16 +48,21 @@ export const TenantRef = builder.objectType('Tenant', {
 });
 
 const SignUpInput = builder.inputType('SignUpInput', {
-  description: 'Who is signing up, and the domains to start with.',
+  description: 'Who is signing up, and the domains to start with (and, when sign-up is by invitation, the invite code).',
   fields: (t) => ({
     email: t.string({
       required: true,
-      description: 'A valid address of at most 254 characters (BAD_USER_INPUT otherwise), not used by another account (CONFLICT otherwise); stored trimmed and lowercased.',
+      description:
+        'A valid address of at most 254 characters (BAD_USER_INPUT otherwise), not used by another account (CONFLICT otherwise; by invitation FORBIDDEN, exactly as for a wrong invite code); stored trimmed and lowercased.',
     }),
     displayName: t.string({ description: '1 to 100 printable characters, trimmed (BAD_USER_INPUT otherwise). Default: none.' }),
     domains: t.stringList({
       description:
         'Keys of the domains to create: at most 32, each matching ^[a-z][a-z0-9-]{0,31}$, none repeated (BAD_USER_INPUT otherwise). Default: health, business, finance; [] creates none.',
+    }),
+    inviteCode: t.string({
+      description:
+        'The invite code (nxi_…) an operator issued, needed when this deployment signs up by invitation (NEXUS_SIGNUP=invite): it must be issued, unused, not revoked and not expired, and a successful sign-up uses it up. Without a valid one, or with an email that already has an account, signUp is FORBIDDEN with the message "sign-up needs a valid invite code" and the code stays as it was. Ignored when sign-up is open.',
     }),
   }),
 });
@@ -76,10 +81,10 @@ builder.mutationFields((t) => ({
   signUp: t.field({
     type: SignUpPayload,
     description:
-      'Public (no token). Creates a tenant, its identity, a wallet with balance 0 and its first domains in one transaction; returns the owner token once. CONFLICT when the email already has an account.',
-    args: { input: t.arg({ type: SignUpInput, required: true, description: 'The email, display name and first domains.' }) },
+      'Public (no token). Creates a tenant, its identity, a wallet with balance 0 and its first domains in one transaction; returns the owner token once. How is up to the deployment (NEXUS_SIGNUP): open, anyone may sign up, and CONFLICT when the email already has an account; by invitation, input.inviteCode must be a valid invite, used up in the same transaction, and any refusal (no code, a wrong, used, revoked or expired one, an email that already has an account) is FORBIDDEN with one message, "sign-up needs a valid invite code"; closed, every signUp is refused with that same answer.',
+    args: { input: t.arg({ type: SignUpInput, required: true, description: 'The email, display name and first domains (and the invite code, by invitation).' }) },
     resolve: async (_root, { input }, ctx) => {
-      const created = await signUp(ctx.services.db.prisma, input);
+      const created = await signUp(ctx.services.db.prisma, input, { mode: ctx.services.config.signUp });
       // The caller holds no token yet: let the payload's fields read back this one tenant.
       ctx.signedUpTenantIds.add(created.tenant.id);
       return created;
