@@ -1,7 +1,7 @@
 // Typed domain errors: plain classes with a code, thrown by every layer below the
 // API. The GraphQL edge (graphql/errors.ts) maps them to extensions.code; nothing here knows GraphQL.
 
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'INSUFFICIENT_CREDITS';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'INSUFFICIENT_CREDITS' | 'RATE_LIMITED';
 
 /** An error the client caused and may see: its message never carries secrets or internals. */
 export class NexusError extends Error {
@@ -49,5 +49,15 @@ export class ConflictError extends NexusError {
 export class InsufficientCreditsError extends NexusError {
   constructor(message = 'the wallet balance is too low for this burn') {
     super('INSUFFICIENT_CREDITS', message);
+  }
+}
+
+export class RateLimitedError extends NexusError {
+  constructor(
+    /** Whole seconds until the caller may try again (sent as Retry-After). */
+    readonly retryAfterSeconds: number,
+    message = 'too many requests: try again later',
+  ) {
+    super('RATE_LIMITED', message);
   }
 }

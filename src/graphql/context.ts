@@ -5,6 +5,7 @@ import type { Database } from '../db/create-database.js';
 import type { NexusEvents } from '../events/nexus-events.js';
 import type { Logger } from '../log/logger.js';
 import type { Viewer } from '../auth/viewer.js';
+import type { RateLimits } from '../limits/rate-limits.js';
 import type { VectorStores } from '../vectors/store.js';
 import type { Loaders } from './loaders/create-loaders.js';
 import { UnauthenticatedError } from '../errors.js';
@@ -15,6 +16,7 @@ export interface Services {
   readonly db: Database;
   readonly vectors: VectorStores;
   readonly events: NexusEvents;
+  readonly rateLimits: RateLimits;
   readonly log: Logger;
 }
 
@@ -26,6 +28,8 @@ export interface NexusContext {
   readonly requestId: string;
   /** Tenants that signUp created in this request: their objects are the anonymous caller's to read back. */
   readonly signedUpTenantIds: Set<string>;
+  /** Where the request comes from (rate limits per address). */
+  readonly clientAddress: string;
 }
 
 /** The viewer of a context that the shield rules have already authenticated (and, should a rule be missing, still denied). */

@@ -1,7 +1,7 @@
 // The one place errors become what a client sees: a domain error keeps its message and gains
 // extensions.code; anything unexpected is masked as INTERNAL_SERVER_ERROR (its cause is logged, never sent).
 import { GraphQLError } from 'graphql';
-import { NexusError } from '../errors.js';
+import { NexusError, RateLimitedError } from '../errors.js';
 
 export const UNEXPECTED_MESSAGE = 'Unexpected error.';
 
@@ -37,7 +37,12 @@ export function toClientError(error: unknown, unexpectedMessage: string = UNEXPE
     const extensions: Record<string, unknown> = { code: cause.code };
     if (cause.field !== undefined) extensions.field = cause.field;
     if (cause.code === 'UNAUTHENTICATED') extensions.http = { status: 401 };
-    return new GraphQLError(cause.message, { ...location(error), originalError: cause, extensions });
+    if (cause instanceof RateLimitedError) {
+      extensions.retryAfterSeconds = cause.retryAfterSeconds;
+      extensions.http = { status: 429, headers: { 'retry-after': String(cause.retryAfterSeconds) } };
+    }
+    // No originalError: to Yoga this is then an error the API made on purpose, not a failure (which it answers 500).
+    return new GraphQLError(cause.message, { ...location(error), extensions });
   }
   // Already masked: stays as it is.
   if (error instanceof GraphQLError && error.extensions.code === 'INTERNAL_SERVER_ERROR') return error;

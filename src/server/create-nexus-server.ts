@@ -1,11 +1,13 @@
 // createNexusServer: wires config, database, vector stores, events and the
 // shielded schema into a Yoga instance. It does not listen; main.ts does.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Config } from '../config/env.js';
 import { createDatabase } from '../db/create-database.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { createRateLimits } from '../limits/rate-limits.js';
 import { createVectorStores } from '../vectors/store.js';
 import type { NexusContext, Services } from '../graphql/context.js';
 import { isClientError, toClientError } from '../graphql/errors.js';
@@ -13,13 +15,15 @@ import { createLoaders } from '../graphql/loaders/create-loaders.js';
 import { createSchema } from '../graphql/schema.js';
 import { createEventBus } from './event-bus.js';
 import { useBodyLimit } from './use-body-limit.js';
+import { clientAddress } from './client-address.js';
+import { corsFor } from './cors.js';
 import { useQueryLimits } from './use-query-limits.js';
 import { createEarlyViewer } from './use-early-viewer.js';
 import { useRequestLog } from './use-request-log.js';
 import { storageOptionsFor } from './storage-options.js';
 
 export interface NexusServer {
-  readonly yoga: YogaServerInstance<Record<string, never>, NexusContext>;
+  readonly yoga: YogaServerInstance<ServerContext, NexusContext>;
   readonly services: Services;
   close(): Promise<void>;
 }
@@ -41,6 +45,9 @@ query ServerInfo {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** What Node's HTTP server hands Yoga with each request (nothing, for in-process yoga.fetch). */
+type ServerContext = { req?: IncomingMessage };
+
 export async function createNexusServer(config: Config, options: { log?: Logger } = {}): Promise<NexusServer> {
   const log = options.log ?? createLogger(config.logLevel);
   const db = await createDatabase(config);
@@ -58,13 +65,15 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     await db.close();
     throw error;
   });
-  const services: Services = { config, db, vectors, events, log };
+  const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
+  const services: Services = { config, db, vectors, events, rateLimits, log };
   const requestIds = new WeakMap<Request, string>();
   const earlyViewer = createEarlyViewer(db.prisma);
 
-  const yoga = createYoga<Record<string, never>, NexusContext>({
+  const yoga = createYoga<ServerContext, NexusContext>({
     schema: createSchema(),
     graphqlEndpoint: '/graphql',
+    cors: corsFor(config.corsOrigins),
     landingPage: false,
     graphiql: config.graphiql ? { title: 'Nexus', defaultQuery: DEFAULT_QUERY } : false,
     renderGraphiQL,
@@ -88,11 +97,18 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
       // Bounded documents: no query nests, aliases or spreads its way into unbounded work.
       ...useQueryLimits(config.queryLimits, { production: config.production, introspection: config.introspection }),
     ],
-    context: async ({ request }) => {
+    context: async ({ request, req }) => {
       const header = request.headers.get('x-request-id');
       const requestId = header && REQUEST_ID.test(header) ? header : randomUUID();
       requestIds.set(request, requestId);
-      const viewer = await earlyViewer.viewerOf(request);
+      const address = clientAddress(request, req, config.trustProxy);
+      // A valid token is counted by itself; everything else (no token, a bad one) by the address it comes from,
+      // so inventing tokens buys no extra requests.
+      const viewer = await earlyViewer.viewerOf(request).catch(async (error: unknown) => {
+        await rateLimits.consume('anonymous', address);
+        throw error;
+      });
+      await (viewer ? rateLimits.consume('token', viewer.tokenId) : rateLimits.consume('anonymous', address));
       return {
         services,
         viewer,
@@ -100,6 +116,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
         log: log.child({ requestId }),
         requestId,
         signedUpTenantIds: new Set<string>(),
+        clientAddress: address,
       };
     },
   });
@@ -109,6 +126,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     services,
     close: async () => {
       await events.close();
+      await rateLimits.close();
       await vectors.close();
       await db.close();
     },

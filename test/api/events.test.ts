@@ -133,6 +133,17 @@ describe('nexusEvents on one gateway', () => {
     const first = await readSse(res).next();
     expect(first.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
+
+  it('answers FORBIDDEN to a subscription of a domain the token cannot read, as a client error (not HTTP 500)', async () => {
+    const res = await nexus.server.yoga.fetch('http://nexus.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${agnx.token}` },
+      body: JSON.stringify({ query: SUBSCRIPTION, variables: { d: ['health'] } }),
+    });
+    expect(res.status).toBeLessThan(500);
+    const first = await readSse(res).next();
+    expect(first.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+  });
 });
 
 const redisUp = await serviceAvailable('Redis at 127.0.0.1:6379', async () => {

@@ -81,9 +81,11 @@ builder.mutationFields((t) => ({
   signUp: t.field({
     type: SignUpPayload,
     description:
-      'Public (no token). Creates a tenant, its identity, a wallet with balance 0 and its first domains in one transaction; returns the owner token once. How is up to the deployment (NEXUS_SIGNUP): open, anyone may sign up, and CONFLICT when the email already has an account; by invitation, input.inviteCode must be a valid invite, used up in the same transaction, and any refusal (no code, a wrong, used, revoked or expired one, an email that already has an account) is FORBIDDEN with one message, "sign-up needs a valid invite code"; closed, every signUp is refused with that same answer.',
+      'Public (no token). Creates a tenant, its identity, a wallet with balance 0 and its first domains in one transaction; returns the owner token once. How is up to the deployment (NEXUS_SIGNUP): open, anyone may sign up, and CONFLICT when the email already has an account; by invitation, input.inviteCode must be a valid invite, used up in the same transaction, and any refusal (no code, a wrong, used, revoked or expired one, an email that already has an account) is FORBIDDEN with one message, "sign-up needs a valid invite code"; closed, every signUp is refused with that same answer. RATE_LIMITED past NEXUS_SIGNUP_RATE_LIMIT_PER_HOUR sign-ups from one address.',
     args: { input: t.arg({ type: SignUpInput, required: true, description: 'The email, display name and first domains (and the invite code, by invitation).' }) },
     resolve: async (_root, { input }, ctx) => {
+      // Counted per signUp field, so aliases cannot fit more sign-ups into one request.
+      await ctx.services.rateLimits.consume('signUp', ctx.clientAddress);
       const created = await signUp(ctx.services.db.prisma, input, { mode: ctx.services.config.signUp });
       // The caller holds no token yet: let the payload's fields read back this one tenant.
       ctx.signedUpTenantIds.add(created.tenant.id);
