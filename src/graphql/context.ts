@@ -32,6 +32,14 @@ export interface NexusContext {
   readonly clientAddress: string;
 }
 
+/**
+ * Who looks at objects of this tenant. For a tenant signUp created in this request that is its fresh owner (null,
+ * which the visibility rules of auth/access.ts read as the owner), whatever token the request carried.
+ */
+export function viewerFor(ctx: NexusContext, tenantId: string): Viewer | null {
+  return ctx.signedUpTenantIds.has(tenantId) ? null : ctx.viewer;
+}
+
 /** The viewer of a context that the shield rules have already authenticated (and, should a rule be missing, still denied). */
 export function viewerOf(ctx: NexusContext): Viewer {
   if (!ctx.viewer) throw new UnauthenticatedError();

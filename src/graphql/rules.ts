@@ -32,8 +32,10 @@ export const isOwner = rule({ cache: 'contextual' })((_p, _a, ctx: Ctx) => {
  */
 export const isOwnTenant = rule({ cache: 'no_cache' })((parent: { tenantId?: string; id: string }, _a, ctx: Ctx) => {
   const tenantId = parent.tenantId ?? parent.id;
+  // Checked first: a caller who signs up while holding some token (its own tenant's) reads back the new tenant.
+  if (ctx.signedUpTenantIds.has(tenantId)) return true;
   if (ctx.viewer) return ctx.viewer.tenantId === tenantId ? true : new ForbiddenError();
-  return ctx.signedUpTenantIds.has(tenantId) ? true : new UnauthenticatedError();
+  return new UnauthenticatedError();
 });
 
 /** Query.domain(key): the named domain must be readable. */
@@ -60,7 +62,8 @@ export const canSubscribe = rule({ cache: 'no_cache' })((_p, args: { domains?: u
 
 /** Surface.mounts: the owner, or the surface itself. */
 export const canSeeSurface = rule({ cache: 'no_cache' })((parent: { id: string; tenantId: string }, _a, ctx: Ctx) => {
-  if (!ctx.viewer) return ctx.signedUpTenantIds.has(parent.tenantId) ? true : new UnauthenticatedError();
+  if (ctx.signedUpTenantIds.has(parent.tenantId)) return true;
+  if (!ctx.viewer) return new UnauthenticatedError();
   if (parent.tenantId !== ctx.viewer.tenantId) return new ForbiddenError();
   return canSeeSurfaceDetails(ctx.viewer, parent.id) ? true : new ForbiddenError('only the owner and the surface itself see its mounts');
 });

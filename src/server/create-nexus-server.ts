@@ -14,7 +14,7 @@ import { isClientError, toClientError } from '../graphql/errors.js';
 import { createLoaders } from '../graphql/loaders/create-loaders.js';
 import { createSchema } from '../graphql/schema.js';
 import { createEventBus } from './event-bus.js';
-import { useBodyLimit } from './use-body-limit.js';
+import { useRequestParser } from './use-request-parser.js';
 import { clientAddress } from './client-address.js';
 import { corsFor } from './cors.js';
 import { useQueryLimits } from './use-query-limits.js';
@@ -92,8 +92,8 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     plugins: [
       earlyViewer.plugin,
       useRequestLog(log, requestIds),
-      // Bounded bodies: an oversize request is refused before it is read whole.
-      useBodyLimit(config.maxBodyBytes),
+      // Bounded bodies (an oversize request is refused before it is read whole), checked GET parameters.
+      useRequestParser(config.maxBodyBytes),
       // Bounded documents: no query nests, aliases or spreads its way into unbounded work.
       ...useQueryLimits(config.queryLimits, { production: config.production, introspection: config.introspection }),
     ],

@@ -1,7 +1,7 @@
 // Domain (an area of life): the domain(key) query and createDomain.
 // Its records are reached through record.ts (search, recordCount).
 import { builder } from '../builder.js';
-import { viewerOf } from '../context.js';
+import { viewerFor, viewerOf } from '../context.js';
 import { visibleSurfaces } from '../../auth/access.js';
 import { createDomain, domainByKey } from '../../tenancy/domains.js';
 
@@ -15,7 +15,7 @@ export const DomainRef = builder.objectType('Domain', {
       type: ['Surface'],
       description: 'Surfaces that mount this domain (home domain included), sorted by key. A surface token sees only itself here.',
       resolve: async (domain, _args, ctx) => {
-        const mounts = visibleSurfaces(ctx.viewer, (await ctx.loaders.mountsByDomainId.load(domain.id)).map((m) => ({ id: m.surfaceId })));
+        const mounts = visibleSurfaces(viewerFor(ctx, domain.tenantId), (await ctx.loaders.mountsByDomainId.load(domain.id)).map((m) => ({ id: m.surfaceId })));
         const surfaces = await Promise.all(mounts.map((m) => ctx.loaders.surfaceById.load(m.id)));
         return surfaces
           .filter((s): s is NonNullable<typeof s> => s !== null && s.tenantId === domain.tenantId)

@@ -2,7 +2,7 @@
 // setMounts, issueSurfaceToken and revokeToken.
 import { builder } from '../builder.js';
 import { loadRequired } from '../loaders/create-loaders.js';
-import { viewerOf } from '../context.js';
+import { viewerFor, viewerOf } from '../context.js';
 import { canSeeDomain } from '../../auth/access.js';
 import { createSurface, setMounts } from '../../tenancy/surfaces.js';
 import { issueSurfaceToken, revokeToken } from '../../tenancy/tokens.js';
@@ -50,7 +50,7 @@ export const SurfaceRef = builder.objectType('Surface', {
       nullable: true,
       description:
         'The domain it writes to by default, always mounted READ_WRITE. Null where the viewer may not read that domain: a surface token sees another surface\'s home domain only if it mounts it.',
-      resolve: (s, _args, ctx) => (canSeeDomain(ctx.viewer, s.homeDomainId) ? loadRequired(ctx.loaders.domainById, s.homeDomainId, 'domain') : null),
+      resolve: (s, _args, ctx) => (canSeeDomain(viewerFor(ctx, s.tenantId), s.homeDomainId) ? loadRequired(ctx.loaders.domainById, s.homeDomainId, 'domain') : null),
     }),
     mounts: t.field({
       type: ['Mount'],

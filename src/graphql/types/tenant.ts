@@ -1,5 +1,6 @@
 // Tenant (one person), Identity, and signUp: the one public mutation.
 import { builder } from '../builder.js';
+import { viewerFor } from '../context.js';
 import { loadRequired } from '../loaders/create-loaders.js';
 import { signUp } from '../../tenancy/sign-up.js';
 import { visibleDomains, visibleSurfaces } from '../../auth/access.js';
@@ -34,14 +35,14 @@ export const TenantRef = builder.objectType('Tenant', {
       type: ['Domain'],
       description: 'Sorted by key. The owner sees every domain; a surface token only the domains it mounts (its home domain included).',
       resolve: async (tenant, _args, ctx) => {
-        return visibleDomains(ctx.viewer, await ctx.loaders.domainsByTenantId.load(tenant.id));
+        return visibleDomains(viewerFor(ctx, tenant.id), await ctx.loaders.domainsByTenantId.load(tenant.id));
       },
     }),
     surfaces: t.field({
       type: ['Surface'],
       description: 'Sorted by key. The owner sees every surface; a surface token sees only itself.',
       resolve: async (tenant, _args, ctx) => {
-        return visibleSurfaces(ctx.viewer, await ctx.loaders.surfacesByTenantId.load(tenant.id));
+        return visibleSurfaces(viewerFor(ctx, tenant.id), await ctx.loaders.surfacesByTenantId.load(tenant.id));
       },
     }),
   }),

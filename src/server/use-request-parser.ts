@@ -1,5 +1,5 @@
-// A bound on the request body: refused with 413 and PAYLOAD_TOO_LARGE as soon as it is known to be too large
-// (by Content-Length before reading, or while streaming), never read whole first.
+// How a request becomes GraphQL parameters: a bounded body (refused with 413 PAYLOAD_TOO_LARGE as soon as it is
+// known to be too large, never read whole first), and GET parameters whose JSON is checked (BAD_REQUEST, not a 500).
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
@@ -34,13 +34,35 @@ async function readBounded(request: Request, maxBytes: number): Promise<string> 
   return Buffer.concat(chunks, total).toString('utf8');
 }
 
+function jsonParameter(params: URLSearchParams, name: string): unknown {
+  const text = params.get(name);
+  if (text === null || text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest(`the ${name} parameter is not valid JSON`);
+  }
+}
+
 /**
- * Replaces Yoga's POST body parsing with a bounded one for the two bodies GraphQL clients send:
- * application/json (the GraphQL-over-HTTP spec) and application/graphql (a bare document).
+ * Replaces Yoga's parsing: POST bodies are read bounded, for the two bodies GraphQL clients send (application/json,
+ * the GraphQL-over-HTTP spec, and application/graphql, a bare document); GET parameters are parsed here too.
  */
-export function useBodyLimit(maxBytes: number): Plugin {
+export function useRequestParser(maxBytes: number): Plugin {
   return {
     onRequestParse({ request, setRequestParser }) {
+      if (request.method === 'GET') {
+        setRequestParser(async (req) => {
+          const params = new URL(req.url).searchParams;
+          return {
+            query: params.get('query') ?? undefined,
+            operationName: params.get('operationName') ?? undefined,
+            variables: jsonParameter(params, 'variables') as Record<string, unknown> | undefined,
+            extensions: jsonParameter(params, 'extensions') as Record<string, unknown> | undefined,
+          };
+        });
+        return;
+      }
       if (request.method !== 'POST') return;
       setRequestParser(async (req) => {
         const type = (req.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
