@@ -96,6 +96,16 @@ describe('error codes', () => {
     expect(codesOf(await post(JSON.stringify({ query }), vo2.token))).toEqual(['GRAPHQL_PARSE_FAILED']);
   });
 
+  it('answers BAD_REQUEST, not HTTP 500, to GET parameters that are not JSON', async () => {
+    for (const bad of ['variables=%00', 'variables=%7B', 'extensions=nope']) {
+      const res = await nexus.server.yoga.fetch(`http://nexus.test/graphql?query=%7B%20serverInfo%20%7B%20version%20%7D%20%7D&${bad}`, { headers: { accept: 'application/json' } });
+      const body = (await res.json()) as Answer['body'];
+      expect([res.status, codesOf({ status: res.status, body })]).toEqual([400, ['BAD_REQUEST']]);
+    }
+    const good = await nexus.server.yoga.fetch('http://nexus.test/graphql?query=%7B%20serverInfo%20%7B%20version%20%7D%20%7D', { headers: { accept: 'application/json' } });
+    expect(((await good.json()) as Answer['body']).data).toEqual({ serverInfo: { version: expect.any(String) } });
+  });
+
   it('codes the HTTP layer\'s refusals too, and shows no parser internals', async () => {
     const notJson = await post('{"query":', vo2.token);
     expect(codesOf(notJson)).toEqual(['BAD_REQUEST']);

@@ -55,6 +55,19 @@ describe('what a surface sees of other surfaces', () => {
     }
   });
 
+  it('lets a caller holding a token sign up someone new and read back the new tenant, not its own', async () => {
+    const res = await nexus.gql(
+      'mutation($e: String!) { signUp(input: { email: $e }) { ownerToken tenant { id domains { key } surfaces { key } } } }',
+      { e: `new-${Date.now()}@example.com` },
+      vo2.token,
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.signUp.tenant.id).not.toBe(t.tenantId);
+    expect(res.data?.signUp.tenant.domains.map((d: { key: string }) => d.key)).toEqual(['business', 'finance', 'health']);
+    expect(res.data?.signUp.tenant.surfaces).toEqual([]);
+    expect(res.data?.signUp.ownerToken).toMatch(/^nxo_/);
+  });
+
   it('shows a surface its own home domain', async () => {
     const res = await nexus.gql('{ viewer { surface { key homeDomain { key } } } }', {}, vo2.token);
     expect(res.data?.viewer.surface).toEqual({ key: 'vo2', homeDomain: { key: 'health' } });
