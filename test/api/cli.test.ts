@@ -3,15 +3,13 @@
 // on a gateway started afterwards on the same data, list never prints a code, revoke makes one fail, and every
 // failure is one line with a non-zero exit.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { SIGN_UP_REFUSED } from '../../src/tenancy/sign-up.js';
-import { codes, PG_ADMIN_URL, postgresAvailable, startNexus, uniqueEmail, type Backend, type TestNexus } from '../helpers/nexus.js';
+import { codes, createTestDatabase, postgresAvailable, startNexus, uniqueEmail, type Backend, type TestNexus } from '../helpers/nexus.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CODE = /nxi_[A-Za-z0-9_-]{43}/g;
@@ -98,29 +96,20 @@ describe('nexus CLI', () => {
 
 describe.each(BACKENDS)('nexus CLI on %s', (backend) => {
   let dataDir: string;
-  let database: string | undefined;
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let cliEnv: Record<string, string>;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'nexus-cli-'));
     cliEnv = { NEXUS_DATA_DIR: dataDir, NEXUS_SIGNUP: 'invite' };
     if (backend === 'postgresql') {
-      database = `nexus_cli_${randomBytes(6).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${database}`);
-      await admin.end();
-      cliEnv.DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${database}`;
+      database = await createTestDatabase('nexus_cli');
+      cliEnv.DATABASE_URL = database.url;
     }
   });
   afterAll(async () => {
     await rm(dataDir, { recursive: true, force: true });
-    if (database) {
-      const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin.end();
-    }
+    await database?.drop();
   });
 
   /** A gateway on the CLI's own data (startNexus's own fresh directory and database are overridden). */

@@ -47,6 +47,22 @@ export async function backends(): Promise<Backend[]> {
   return (await postgresAvailable()) ? ['pglite', 'postgresql'] : ['pglite'];
 }
 
+/** A fresh, empty database on the PostgreSQL server; drop() removes it (connections and all). */
+export async function createTestDatabase(prefix = 'nexus_test'): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  return { url: `postgresql://postgres@127.0.0.1:5432/${name}`, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
 export interface GqlResult<T = Record<string, any>> {
   status: number;
   data?: T | null;
@@ -76,7 +92,7 @@ export interface StartOptions {
 export async function startNexus(options: StartOptions = {}): Promise<TestNexus> {
   const backend = options.backend ?? 'pglite';
   const dataDir = await mkdtemp(path.join(tmpdir(), 'nexus-test-'));
-  let database: string | undefined;
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   const env: Record<string, string> = {
     NEXUS_DATA_DIR: dataDir,
     NEXUS_VECTOR_DIM: '8',
@@ -88,12 +104,8 @@ export async function startNexus(options: StartOptions = {}): Promise<TestNexus>
     ...options.env,
   };
   if (backend === 'postgresql') {
-    database = `nexus_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    await admin.end();
-    env.DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${database}`;
+    database = await createTestDatabase();
+    env.DATABASE_URL = database.url;
   }
   const config = loadConfig(env);
   const server = await createNexusServer(config, { log: options.log ?? createLogger(env.LOG_LEVEL ?? 'silent') });
@@ -113,12 +125,7 @@ export async function startNexus(options: StartOptions = {}): Promise<TestNexus>
     async close() {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
-      if (database) {
-        const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-        await admin.connect();
-        await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-        await admin.end();
-      }
+      await database?.drop();
     },
   };
 }
