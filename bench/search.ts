@@ -72,7 +72,15 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'nexus-bench-'));
   // DATABASE_URL (a scratch PostgreSQL database) measures the server backend; unset, embedded PGlite.
   const databaseUrl = process.env.DATABASE_URL;
-  const config = loadConfig({ NEXUS_DATA_DIR: dataDir, NEXUS_VECTOR_DIM: String(DIM), LOG_LEVEL: 'silent', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
+  // Rate limits off: one token sends thousands of searches here, and the benchmark measures them, not the limiter.
+  const config = loadConfig({
+    NEXUS_DATA_DIR: dataDir,
+    NEXUS_VECTOR_DIM: String(DIM),
+    LOG_LEVEL: 'silent',
+    NEXUS_RATE_LIMIT_PER_MINUTE: '0',
+    NEXUS_ANONYMOUS_RATE_LIMIT_PER_MINUTE: '0',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  });
   const nexus = await createNexusServer(config, { log: createLogger('silent') });
   const http = createServer(nexus.yoga);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

@@ -67,7 +67,8 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 export async function openBackend(kind: BackendKind): Promise<BenchBackend> {
   const dataDir = await mkdtemp(path.join(tmpdir(), `nexus-bench-credits-${kind}-`));
-  const env: Record<string, string> = { NEXUS_DATA_DIR: dataDir, NEXUS_VECTOR_DIM: '8', LOG_LEVEL: 'silent' };
+  // Rate limits off: 32 clients burn on one wallet as fast as they can; the limiter is not what is measured.
+  const env: Record<string, string> = { NEXUS_DATA_DIR: dataDir, NEXUS_VECTOR_DIM: '8', LOG_LEVEL: 'silent', NEXUS_RATE_LIMIT_PER_MINUTE: '0', NEXUS_ANONYMOUS_RATE_LIMIT_PER_MINUTE: '0' };
   let database: string | undefined;
   if (kind === 'postgresql') {
     database = `nexus_bench_${randomBytes(6).toString('hex')}`;
