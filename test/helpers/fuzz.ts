@@ -257,11 +257,12 @@ export function isRejected(answer: Answer): boolean {
 /** Internal text no client should ever read in an error: stack frames, paths, SQL, driver and engine messages. */
 export const LEAKS: readonly (readonly [string, RegExp])[] = [
   ['a stack frame', /\n\s*at\s+\S|\bat\s+(?:async\s+)?[\w$.<>[\]]+\s+\((?:file:|node:|\/)|\(node:internal|\bat\s+\/\S+:\d+:\d+/],
-  ['a source path', /\/src\/|\/test\/|\.ts:\d|\.[cm]?js:\d|node_modules|file:\/\/|\/work\/|\/tmp\//],
+  ['a source path', /\/src\/|\/test\/|\.ts:\d|\.[cm]?js:\d|node_modules|file:\/\/|\/tmp\//],
   ['SQL', /"Token"|"Invite"|_prisma_migrations|\bSELECT\b|\bINSERT\s+INTO\b|\bUPDATE\s+"|\bDELETE\s+FROM\b|\bRETURNING\b|\bjson_agg\b|\bFROM\s+"|\bWHERE\s+"/],
   [
+    // (SQLSTATEs only where they cannot be a number in a legitimate message, such as a query's cost.)
     'a PostgreSQL message',
-    /duplicate key value|violates (?:unique|foreign|not-null|check)|syntax error at or near|relation "|column "|invalid byte sequence|unsupported Unicode escape|invalid input syntax|out of range for type|value too long for type|stack depth limit|SQLSTATE|\b(?:22P0\d|2202\d|23505|23503|42P01|42601|42703|54001|08P01|XX000)\b|PGlite|pglite|postgres/,
+    /duplicate key value|violates (?:unique|foreign|not-null|check)|syntax error at or near|relation "|column "|invalid byte sequence|unsupported Unicode escape|invalid input syntax|out of range for type|value too long for type|stack depth limit|SQLSTATE|\b(?:22P0\d|42P01|08P01|XX000)\b|PGlite|pglite|postgres/,
   ],
   ['Prisma', /prisma|\bP[1-6]\d{3}\b|Invalid `|driver adapter|DriverAdapter/i],
   ['LanceDB / Arrow', /\blance|\barrow|datafusion|panicked|\bnapi\b|\.lance\b|object_store/i],
