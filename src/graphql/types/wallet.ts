@@ -49,30 +49,29 @@ export const WalletRef = builder.objectType('Wallet', {
   }),
 });
 
+type InputFields = Parameters<NonNullable<Parameters<typeof builder.inputType>[1]['fields']>>[0];
+
+/** What a burn and a top-up share: the amount, the reason and the idempotency key (the wording says which). */
+const creditFields = (t: InputFields, verb: string, others: string, compared: string) => ({
+  amount: t.field({ type: 'BigInt', required: true, description: `Credits to ${verb}, 1 to 10^15, as a decimal string (BAD_USER_INPUT otherwise).` }),
+  reason: t.string({
+    required: true,
+    description: '1 to 200 printable characters in Unicode normal form NFC, not only spaces (BAD_USER_INPUT otherwise); kept on the ledger entry.',
+  }),
+  idempotencyKey: t.string({
+    required: true,
+    description: `1 to 128 printable characters in Unicode normal form NFKC with no invisible ones, unique per wallet (${others} included): a repeat returns the first entry and changes nothing; CONFLICT if the first request differed (${compared}).`,
+  }),
+});
+
 const BurnCreditsInput = builder.inputType('BurnCreditsInput', {
   description: 'Credits to take from the wallet, and why.',
-  fields: (t) => ({
-    amount: t.field({ type: 'BigInt', required: true, description: 'Credits to burn, 1 to 10^15, as a decimal string (BAD_USER_INPUT otherwise).' }),
-    reason: t.string({ required: true, description: '1 to 200 printable characters, not only spaces (BAD_USER_INPUT otherwise); kept on the ledger entry.' }),
-    idempotencyKey: t.string({
-      required: true,
-      description:
-        '1 to 128 printable characters, unique per wallet (top-ups included): a repeat returns the first entry and changes nothing; CONFLICT if the first request differed (kind, amount or surface).',
-    }),
-  }),
+  fields: (t) => creditFields(t, 'burn', 'top-ups', 'kind, amount, reason or surface'),
 });
 
 const TopUpCreditsInput = builder.inputType('TopUpCreditsInput', {
   description: 'Credits to add to the wallet, and why.',
-  fields: (t) => ({
-    amount: t.field({ type: 'BigInt', required: true, description: 'Credits to add, 1 to 10^15, as a decimal string (BAD_USER_INPUT otherwise).' }),
-    reason: t.string({ required: true, description: '1 to 200 printable characters, not only spaces (BAD_USER_INPUT otherwise); kept on the ledger entry.' }),
-    idempotencyKey: t.string({
-      required: true,
-      description:
-        '1 to 128 printable characters, unique per wallet (burns included): a repeat returns the first entry and changes nothing; CONFLICT if the first request differed (kind or amount).',
-    }),
-  }),
+  fields: (t) => creditFields(t, 'add', 'burns', 'kind, amount or reason'),
 });
 
 const CreditPayloadRef = builder
