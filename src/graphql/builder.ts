@@ -46,3 +46,6 @@ builder.queryType({
 });
 builder.mutationType({ description: 'Writes. Every field needs a bearer token except signUp; a rejected write writes nothing.' });
 builder.subscriptionType({ description: 'Live events over Server-Sent Events: POST /graphql with Accept: text/event-stream and a bearer token.' });
+
+/** The field builder an input type's `fields` receives, for field sets that several inputs share. */
+export type InputFields = Parameters<NonNullable<Parameters<typeof builder.inputType>[1]['fields']>>[0];

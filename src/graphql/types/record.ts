@@ -1,7 +1,7 @@
 // Records and search: remember, forget, the fused search (God View) and the
 // per-domain search and count. Stores are opened only through grants.
 import type { GraphQLResolveInfo } from 'graphql';
-import { builder } from '../builder.js';
+import { builder, type InputFields } from '../builder.js';
 import { viewerOf, type NexusContext } from '../context.js';
 import { selectsField } from '../selection.js';
 import { grantStores, type StoreGrant } from '../../auth/access.js';
@@ -146,8 +146,6 @@ const RecordFilter = builder.inputType('RecordFilter', {
 const VECTOR_QUERY = 'The query vector, required on this server: exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise).';
 const TEXT_QUERY = 'Not searchable on this server (no embedder is configured): text without a vector is BAD_USER_INPUT, and beside a vector it is ignored.';
 const K = 'How many hits at most: 1 to 1000 (BAD_USER_INPUT otherwise); default 10.';
-
-type InputFields = Parameters<NonNullable<Parameters<typeof builder.inputType>[1]['fields']>>[0];
 
 /** What every search input shares: the query, how many hits, and which records qualify (`where` says in which stores). */
 const queryFields = (t: InputFields, where: string) => ({

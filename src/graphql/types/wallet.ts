@@ -1,6 +1,6 @@
 // Wallet and ledger: burnCredits (any token), topUpCredits (owner), and the
 // ledger, which a surface token sees only for its own entries.
-import { builder } from '../builder.js';
+import { builder, type InputFields } from '../builder.js';
 import { loadRequired } from '../loaders/create-loaders.js';
 import { viewerOf } from '../context.js';
 import { burnCredits, ledger, topUpCredits } from '../../billing/credits.js';
@@ -48,8 +48,6 @@ export const WalletRef = builder.objectType('Wallet', {
     }),
   }),
 });
-
-type InputFields = Parameters<NonNullable<Parameters<typeof builder.inputType>[1]['fields']>>[0];
 
 /** What a burn and a top-up share: the amount, the reason and the idempotency key (the wording says which). */
 const creditFields = (t: InputFields, verb: string, others: string, compared: string) => ({
