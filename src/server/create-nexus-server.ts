@@ -58,7 +58,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     dimension: config.vectorDimension,
     cacheSize: config.tableCacheSize,
     storageOptions: storageOptionsFor(config),
-    withCreateLock: db.withSharedLock,
+    withLock: db.withSharedLock,
   });
   const events = await createEventBus(config.redisUrl, log).catch(async (error: unknown) => {
     await vectors.close();

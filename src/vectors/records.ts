@@ -1,6 +1,7 @@
 // Records as the vectors layer sees them, and their validation before any write:
 // exact dimension, finite numbers, bounded sizes. One bad record rejects the batch.
 import { randomUUID } from 'node:crypto';
+import { endianness } from 'node:os';
 import { BadUserInputError } from '../errors.js';
 import { assertCleanText } from '../text.js';
 
@@ -28,6 +29,8 @@ export interface RecordInput {
   kind: string;
   text?: string | null;
   vector?: readonly number[] | null;
+  /** The same vector as little-endian float32 bytes in base64; exactly one of vector and vectorBase64. */
+  vectorBase64?: string | null;
   metadata?: unknown;
   occurredAt?: Date | null;
 }
@@ -35,6 +38,8 @@ export interface RecordInput {
 /** A validated record ready to store: unit vector plus its original length. */
 export interface PreparedRecord {
   id: string;
+  /** True when the writer named the id (it may replace a stored record); false for a new server-assigned UUID. */
+  idGiven: boolean;
   kind: string;
   text: string | null;
   metadata: string | null;
@@ -66,21 +71,49 @@ export function assertKind(kind: string, field = 'kind'): string {
   return kind;
 }
 
+// Canonical base64 (RFC 4648 §4, padded): Buffer.from(…, 'base64') skips characters it does not know, so check first.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** Decodes `dimension` little-endian float32 values from base64; BAD_USER_INPUT for anything else. */
+export function decodeVectorBase64(encoded: string, dimension: number, field: string): Float32Array {
+  const expected = `exactly ${dimension * 4} bytes: ${dimension} little-endian float32 values`;
+  if (!BASE64.test(encoded)) throw new BadUserInputError(`${field} must be padded base64 (A-Z a-z 0-9 + / and = padding) of ${expected}`, field);
+  const bytes = Buffer.from(encoded, 'base64');
+  if (bytes.length !== dimension * 4) throw new BadUserInputError(`${field} must decode to ${expected} (got ${bytes.length} bytes)`, field);
+  const values = new Float32Array(dimension);
+  if (LITTLE_ENDIAN) new Uint8Array(values.buffer).set(bytes);
+  else for (let i = 0; i < dimension; i++) values[i] = bytes.readFloatLE(i * 4);
+  return values;
+}
+
+/** The vector of an input that gives it as numbers or as base64, exactly one of the two; `at` prefixes field names. */
+export function inputVector(input: { vector?: readonly number[] | null; vectorBase64?: string | null }, dimension: number, at = ''): ArrayLike<number> | null {
+  const field = (name: string) => (at ? `${at}.${name}` : name);
+  if (input.vector != null && input.vectorBase64 != null) {
+    throw new BadUserInputError(`${field('vector')} and ${field('vectorBase64')}: give one of them, not both`, field('vectorBase64'));
+  }
+  if (input.vectorBase64 != null) return decodeVectorBase64(input.vectorBase64, dimension, field('vectorBase64'));
+  return input.vector ?? null;
+}
+
 /** Checks length and finiteness, then returns the unit vector and the original norm. */
-export function toUnitVector(vector: readonly number[], dimension: number, field: string): { unit: Float32Array; norm: number } {
+export function toUnitVector(vector: ArrayLike<number>, dimension: number, field: string, into?: Float32Array): { unit: Float32Array; norm: number } {
   if (vector.length !== dimension) throw new BadUserInputError(`${field} must have exactly ${dimension} numbers (got ${vector.length})`, field);
   let largest = 0;
-  for (const x of vector) {
+  for (let i = 0; i < dimension; i++) {
+    const x = vector[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) throw new BadUserInputError(`${field} must contain only finite numbers`, field);
-    largest = Math.max(largest, Math.abs(x));
+    const size = Math.abs(x);
+    if (size > largest) largest = size;
   }
   if (largest === 0) throw new BadUserInputError(`${field} must not be all zeros (cosine distance is undefined)`, field);
   // Scaled by the largest component first, so that squaring 1e308 or 1e-200 neither overflows nor vanishes.
   let sum = 0;
-  for (const x of vector) sum += (x / largest) ** 2;
+  for (let i = 0; i < dimension; i++) sum += ((vector[i] as number) / largest) ** 2;
   const norm = largest * Math.sqrt(sum);
   if (!Number.isFinite(norm)) throw new BadUserInputError(`${field} is too long: its length overflows a 64-bit float (scale it down)`, field);
-  const unit = new Float32Array(dimension);
+  const unit = into ?? new Float32Array(dimension);
   const scale = Math.sqrt(sum);
   for (let i = 0; i < dimension; i++) unit[i] = (vector[i] as number) / largest / scale;
   return { unit, norm };
@@ -105,12 +138,16 @@ export function prepareRecords(inputs: readonly RecordInput[], dimension: number
   if (inputs.length === 0) throw new BadUserInputError('records must not be empty', 'records');
   if (inputs.length > MAX_RECORDS_PER_BATCH) throw new BadUserInputError(`at most ${MAX_RECORDS_PER_BATCH} records per call`, 'records');
   const seen = new Set<string>();
+  // Every unit vector of the batch in one buffer: the table's vector column is built from it without a copy.
+  const units = new Float32Array(inputs.length * dimension);
   return inputs.map((r, i) => {
     const at = `records[${i}]`;
-    const id = r.id == null ? randomUUID() : assertRecordId(String(r.id), `${at}.id`);
+    const idGiven = r.id != null;
+    const id = idGiven ? assertRecordId(String(r.id), `${at}.id`) : randomUUID();
     if (seen.has(id)) throw new BadUserInputError(`${at}.id repeats an id of this batch`, `${at}.id`);
     seen.add(id);
-    if (r.vector == null) {
+    const vector = inputVector(r, dimension, at);
+    if (vector == null) {
       throw new BadUserInputError(`${at}.vector is required: no embedder is configured on this server, so text alone cannot be embedded`, `${at}.vector`);
     }
     const text = r.text ?? null;
@@ -127,6 +164,8 @@ export function prepareRecords(inputs: readonly RecordInput[], dimension: number
       if (Buffer.byteLength(metadata, 'utf8') > MAX_METADATA_BYTES) throw new BadUserInputError(`${at}.metadata must be at most 64 KiB of JSON`, `${at}.metadata`);
     }
     const occurredAt = r.occurredAt ? r.occurredAt.getTime() : now;
-    return { id, kind: assertKind(r.kind, `${at}.kind`), text, metadata, occurredAt, ...toUnitVector(r.vector, dimension, `${at}.vector`) };
+    const field = r.vectorBase64 != null ? `${at}.vectorBase64` : `${at}.vector`;
+    const { unit, norm } = toUnitVector(vector, dimension, field, units.subarray(i * dimension, (i + 1) * dimension));
+    return { id, idGiven, kind: assertKind(r.kind, `${at}.kind`), text, metadata, occurredAt, unit, norm };
   });
 }

@@ -1,5 +1,7 @@
-// Mapping between a table row and a StoredRecord: what is written for a prepared record,
+// Mapping between table rows and StoredRecords: the Arrow batch written for prepared records,
 // and what a read row means for the store it came from.
+import type { Data, FixedSizeList, Float32, Schema, Table, Utf8 } from 'apache-arrow';
+import { arrow } from './arrow.js';
 import type { StoreRef } from './layout.js';
 import type { PreparedRecord, StoredRecord } from './records.js';
 
@@ -17,17 +19,78 @@ export type Row = {
   _distance?: number;
 };
 
-export function toRow(record: PreparedRecord, writer: string | null, createdAt: number): Row & { vector: number[] } {
+/**
+ * The Arrow table of a batch, built column by column: the vector column is the batch's one buffer of unit vectors
+ * (records.ts writes them side by side), so nothing is copied number by number.
+ */
+export function toArrowBatch(schema: Schema, records: readonly PreparedRecord[], writer: string | null, createdAt: number): Table {
+  const n = records.length;
+  const vectorField = schema.fields.find((f) => f.name === 'vector');
+  if (!vectorField || !arrow.DataType.isFixedSizeList(vectorField.type)) throw new Error('the table schema has no fixed-size vector column');
+  const dimension = (vectorField.type as FixedSizeList).listSize;
+  const units = contiguousUnits(records, dimension);
+  const column = (name: string): Data => {
+    switch (name) {
+      case 'id':
+        return strings(records.map((r) => r.id));
+      case 'kind':
+        return strings(records.map((r) => r.kind));
+      case 'text':
+        return strings(records.map((r) => r.text));
+      case 'metadata':
+        return strings(records.map((r) => r.metadata));
+      case 'occurred_at':
+        return arrow.makeData({ type: new arrow.Int64(), length: n, nullCount: 0, data: BigInt64Array.from(records, (r) => BigInt(r.occurredAt)) });
+      case 'created_at':
+        return arrow.makeData({ type: new arrow.Int64(), length: n, nullCount: 0, data: new BigInt64Array(n).fill(BigInt(createdAt)) });
+      case 'writer':
+        return strings(records.map(() => writer));
+      case 'norm':
+        return arrow.makeData({ type: new arrow.Float64(), length: n, nullCount: 0, data: Float64Array.from(records, (r) => r.norm) });
+      case 'vector': {
+        const child = arrow.makeData({ type: new arrow.Float32(), length: n * dimension, nullCount: 0, data: units });
+        return arrow.makeData({ type: vectorField.type as FixedSizeList<Float32>, length: n, nullCount: 0, child });
+      }
+      default:
+        throw new Error(`no value for column ${name}`);
+    }
+  };
+  const struct = arrow.makeData({ type: new arrow.Struct(schema.fields), length: n, nullCount: 0, children: schema.fields.map((f) => column(f.name)) });
+  return new arrow.Table([new arrow.RecordBatch(schema, struct)]);
+}
+
+/** One Utf8 column in one chunk (null for null). */
+function strings(values: readonly (string | null)[]): Data<Utf8> {
+  const builder = arrow.makeBuilder({ type: new arrow.Utf8(), nullValues: [null] });
+  for (const value of values) builder.append(value);
+  return builder.finish().flush();
+}
+
+/** The batch's unit vectors as one Float32Array: the shared buffer when they already lie side by side, else a copy. */
+function contiguousUnits(records: readonly PreparedRecord[], dimension: number): Float32Array {
+  const first = records[0]?.unit;
+  if (first && records.every((r, i) => r.unit.buffer === first.buffer && r.unit.byteOffset === first.byteOffset + i * dimension * 4)) {
+    return new Float32Array(first.buffer, first.byteOffset, records.length * dimension);
+  }
+  const units = new Float32Array(records.length * dimension);
+  records.forEach((r, i) => units.set(r.unit, i * dimension));
+  return units;
+}
+
+/** The record a batch write stored, as a search with vectors would read it back. */
+export function storedRecord(store: StoreRef, record: PreparedRecord, writer: string | null, createdAt: number): StoredRecord {
   return {
     id: record.id,
+    scope: store.scope,
+    tenantId: store.tenantId,
+    domainKey: store.scope === 'DOMAIN' ? store.domainKey : null,
+    writerSurfaceId: writer,
     kind: record.kind,
     text: record.text,
-    metadata: record.metadata,
-    occurred_at: BigInt(record.occurredAt),
-    created_at: BigInt(createdAt),
-    writer,
-    norm: record.norm,
-    vector: Array.from(record.unit),
+    metadata: record.metadata === null ? null : JSON.parse(record.metadata),
+    occurredAt: new Date(record.occurredAt),
+    createdAt: new Date(createdAt),
+    vector: Array.from(record.unit, (x) => x * record.norm),
   };
 }
 

@@ -6,8 +6,9 @@ import type { StoreRef } from './layout.js';
 import { createTableOpener } from './open-table.js';
 import { createProcessLock, type WithLock } from './process-lock.js';
 import type { PreparedRecord, StoredRecord } from './records.js';
-import { toRecord, toRow, type Row } from './rows.js';
+import { storedRecord, toArrowBatch, toRecord, type Row } from './rows.js';
 import { inList, recordFilter, type RecordFilterSpec } from './sql.js';
+import { storeKey } from './layout.js';
 import { isMintedGrant, type StoreGrant } from './store-grant.js';
 import { createTableCache } from './table-cache.js';
 import { searchColumns, tableSchema } from './table-schema.js';
@@ -22,8 +23,8 @@ export interface VectorStoreOptions {
   cacheSize: number;
   /** Passed to LanceDB for object stores (endpoint, credentials, region). */
   storageOptions?: Record<string, string>;
-  /** A lock across every gateway sharing the storage, for table creation (default: this process only). */
-  withCreateLock?: WithLock;
+  /** A lock across every gateway sharing the storage, for table creation and upserts (default: this process only). */
+  withLock?: WithLock;
 }
 
 export interface SearchQuery {
@@ -59,22 +60,31 @@ function checked(grant: StoreGrant, write: boolean): StoreRef {
 
 export function createVectorStores(options: VectorStoreOptions): VectorStores {
   const schema = tableSchema(options.dimension);
-  const open = createTableOpener({ root: options.root, schema, storageOptions: options.storageOptions, withCreateLock: options.withCreateLock ?? createProcessLock() });
+  const withLock = options.withLock ?? createProcessLock();
+  const open = createTableOpener({ root: options.root, schema, storageOptions: options.storageOptions, withCreateLock: withLock });
   const cache = createTableCache(open, options.cacheSize);
 
   return {
     async upsert(grant, records) {
       const store = checked(grant, true);
       const now = Date.now();
-      const rows = records.map((r) => toRow(r, grant.writerSurfaceId, now));
-      const data = lancedb.makeArrowTable(rows, { schema });
+      const data = toArrowBatch(schema, records, grant.writerSurfaceId, now);
       await cache.withTable(store, true, async (t) => {
         if (!t) throw new Error('the table could not be created');
-        // One commit for the whole batch: all of it lands or none of it does.
-        await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+        // Each path is one commit for the whole batch: all of it lands or none of it does.
+        // Server-assigned UUIDs are new: a plain append.
+        if (records.every((r) => !r.idGiven)) return void (await t.add(data));
+        // Named ids may replace stored records. Under the store's lock (every gateway's), so that no other write
+        // can add one of these ids between the check and the append: append when none exists, merge otherwise.
+        await withLock(`nexus-write:${storeKey(store)}`, async () => {
+          const ids = records.filter((r) => r.idGiven).map((r) => r.id);
+          const existing = await t.query().where(inList('id', ids)).select(['id']).limit(1).toArray();
+          if (existing.length === 0) await t.add(data);
+          else await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+        });
       });
-      // What was stored, read back the way a search reads it.
-      return rows.map((row) => toRecord(store, row, true));
+      // What was stored, as a search reads it.
+      return records.map((r) => storedRecord(store, r, grant.writerSurfaceId, now));
     },
 
     async remove(grant, ids) {

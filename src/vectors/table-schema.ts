@@ -1,9 +1,12 @@
 // The Arrow schema of every `vectors` table and the columns a search reads. Vectors are stored
 // unit-length with their norm beside them, so dot distance is cosine distance and the input comes back exact.
-import { Field, FixedSizeList, Float32, Float64, Int64, Schema, Utf8 } from 'apache-arrow';
+import type { Schema } from 'apache-arrow';
+import { arrow } from './arrow.js';
+
+const { Field, FixedSizeList, Float32, Float64, Int64, Utf8 } = arrow;
 
 export function tableSchema(dimension: number): Schema {
-  return new Schema([
+  return new arrow.Schema([
     new Field('id', new Utf8(), false),
     new Field('kind', new Utf8(), false),
     new Field('text', new Utf8(), true),

@@ -13,7 +13,7 @@ import { createVectorStores, type VectorStores } from '../../src/vectors/store.j
 
 const DIM = 4;
 const owner: Viewer = { role: 'OWNER', tenantId: 'tenant-a', tokenId: 't', surface: null, mounts: new Map(), expiresAt: null };
-const row = (id: string, kind: string, i: number) => ({ id, kind, text: null, metadata: null, occurredAt: 1000 + i, ...toUnitVector([1, i, 0, 0], DIM, 'v') });
+const row = (id: string, kind: string, i: number) => ({ id, idGiven: true, kind, text: null, metadata: null, occurredAt: 1000 + i, ...toUnitVector([1, i, 0, 0], DIM, 'v') });
 
 describe('filter SQL', () => {
   it('doubles quotes and rejects NUL', () => {

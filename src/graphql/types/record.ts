@@ -81,6 +81,13 @@ const SearchResultRef = builder.objectRef<{ hits: { record: import('../../vector
   fields: (t) => ({ hits: t.field({ type: ['Hit'], description: 'At most k hits, best first (see SearchInput.fusion).', resolve: (r) => r.hits }) }),
 });
 
+const VECTOR_QUERY =
+  'The query vector: exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise). This or vectorBase64 is required on this server, never both (BAD_USER_INPUT).';
+const VECTOR_BASE64 =
+  'The same vector as bytes: serverInfo.vectorDimension little-endian IEEE-754 float32 values (4 bytes each), in padded standard base64 (RFC 4648 §4). Much cheaper to send and parse than a list of numbers. Malformed base64, another byte length or a non-finite value is BAD_USER_INPUT.';
+const TEXT_QUERY = 'Not searchable on this server (no embedder is configured): text without a vector is BAD_USER_INPUT, and beside a vector it is ignored.';
+const K = 'How many hits at most: 1 to 1000 (BAD_USER_INPUT otherwise); default 10.';
+
 const RecordInput = builder.inputType('RecordInput', {
   description: 'One record to write.',
   fields: (t) => ({
@@ -95,8 +102,9 @@ const RecordInput = builder.inputType('RecordInput', {
     text: t.string({ description: 'At most 64 KiB of UTF-8 (BAD_USER_INPUT otherwise). Stored as it is; this server does not embed text, so give a vector too.' }),
     vector: t.floatList({
       description:
-        'Required on this server (no embedder is configured): exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise). Search compares its direction.',
+        'Exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise); search compares its direction. This server has no embedder, so each record needs this or vectorBase64, never both (BAD_USER_INPUT).',
     }),
+    vectorBase64: t.string({ description: VECTOR_BASE64 }),
     metadata: t.field({ type: 'JSON', description: 'Any JSON value, at most 64 KiB once serialised (BAD_USER_INPUT otherwise).' }),
     occurredAt: t.field({ type: 'DateTime', description: 'When it happened; what search filters compare. Default: now.' }),
   }),
@@ -143,13 +151,11 @@ const RecordFilter = builder.inputType('RecordFilter', {
   }),
 });
 
-const VECTOR_QUERY = 'The query vector, required on this server: exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise).';
-const TEXT_QUERY = 'Not searchable on this server (no embedder is configured): text without a vector is BAD_USER_INPUT, and beside a vector it is ignored.';
-const K = 'How many hits at most: 1 to 1000 (BAD_USER_INPUT otherwise); default 10.';
 
 /** What every search input shares: the query, how many hits, and which records qualify (`where` says in which stores). */
 const queryFields = (t: InputFields, where: string) => ({
   vector: t.floatList({ description: VECTOR_QUERY }),
+  vectorBase64: t.string({ description: VECTOR_BASE64 }),
   text: t.string({ description: TEXT_QUERY }),
   k: t.int({ defaultValue: 10, description: K }),
   filter: t.field({ type: RecordFilter, description: `Only records matching it are searched${where}. Default: all.` }),
