@@ -55,9 +55,20 @@ interface ViewerDomain {
  * tenant's domains) come back from a single statement.
  */
 export async function resolveViewer(prisma: PrismaClient, header: string | null, now = new Date()): Promise<Viewer | null> {
+  const hash = tokenHashOf(header);
+  return hash === null ? null : viewerOfHash(prisma, hash, now);
+}
+
+/** The hash of the header's bearer token; null for no header; UNAUTHENTICATED for a malformed one. */
+export function tokenHashOf(header: string | null): string | null {
   const token = bearerToken(header);
   if (token === undefined) return null;
   if (token === null || !looksLikeToken(token)) throw new UnauthenticatedError('the bearer token is malformed');
+  return hashToken(token);
+}
+
+/** The viewer of a token hash, from the database; UNAUTHENTICATED when unknown, revoked or expired. */
+export async function viewerOfHash(prisma: PrismaClient, hash: string, now = new Date()): Promise<Viewer> {
   const rows = await prisma.$queryRaw<ViewerRow[]>`
     SELECT t.id, t."tenantId", t.role::text AS role, t."expiresAt", t."revokedAt",
            s.id AS "surfaceId", s.key AS "surfaceKey", s."tenantId" AS "surfaceTenantId",
@@ -72,7 +83,7 @@ export async function resolveViewer(prisma: PrismaClient, header: string | null,
     FROM "Token" t
     LEFT JOIN "Surface" s ON s.id = t."surfaceId"
     LEFT JOIN "Domain" hd ON hd.id = s."homeDomainId"
-    WHERE t.hash = ${hashToken(token)}`;
+    WHERE t.hash = ${hash}`;
   const row = rows[0];
   if (!row || row.revokedAt !== null) throw new UnauthenticatedError('the bearer token is unknown or revoked');
   const expiresAt = row.expiresAt === null ? null : new Date(row.expiresAt);

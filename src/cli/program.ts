@@ -5,11 +5,12 @@
 import { Command, CommanderError } from 'commander';
 import { NEXUS_VERSION } from '../config/env.js';
 import { createCliContext, describeFailure, EXIT, type CliContext, type CliOutput } from './context.js';
+import { registerIndexCommands } from './indexes.js';
 import { registerInviteCommands } from './invites.js';
 
 export type CommandGroup = (program: Command, cli: CliContext) => void;
 
-export const COMMAND_GROUPS: readonly CommandGroup[] = [registerInviteCommands];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [registerInviteCommands, registerIndexCommands];
 
 const FOOTER = `
 Configuration comes from the environment, as for the gateway: DATABASE_URL
@@ -22,7 +23,9 @@ Exit status: 0 done, 1 the command failed, 2 bad usage or configuration.
 Examples:
   npm run nexus -- invite:create --count 3 --expires-in 604800
   npm run nexus -- invite:list
-  npm run nexus -- invite:revoke 5f0c3e8e-1d2b-4c55-9a43-0b7f8a1c2d3e`;
+  npm run nexus -- invite:revoke 5f0c3e8e-1d2b-4c55-9a43-0b7f8a1c2d3e
+  npm run nexus -- index:status t5x2k9
+  npm run nexus -- index:rebuild t5x2k9 health`;
 
 /** commander's own messages ("error: unknown command 'x'\\n(Did you mean …?)") in the CLI's one-line form. */
 function commanderLine(text: string): string {

@@ -42,6 +42,10 @@ const variables = z.object({
     .optional(),
   NEXUS_VECTOR_DIM: intIn(1, 4096).default(384),
   NEXUS_TABLE_CACHE_SIZE: intIn(1, 100000).default(256),
+  NEXUS_TOKEN_CACHE_SECONDS: intIn(0, 3600).default(60),
+  NEXUS_INDEX_MIN_ROWS: intIn(0, 1_000_000_000).default(10_000),
+  NEXUS_INDEX_OPTIMIZE_ROWS: intIn(1, 1_000_000_000).default(5_000),
+  NEXUS_INDEX_NPROBES: intIn(1, 4096).default(20),
   NEXUS_GRAPHIQL: flag.optional(),
   REDIS_URL: urlWithScheme(['redis', 'rediss']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -106,6 +110,10 @@ export interface Config {
   readonly storageUri: string;
   readonly vectorDimension: number;
   readonly tableCacheSize: number;
+  /** How long a gateway may remember who a token is (changes drop it at once on every gateway); 0: never. */
+  readonly tokenCacheSeconds: number;
+  /** When a store gets an ANN index (minRows 0: never), when it is optimised, and how many partitions a query probes. */
+  readonly index: { readonly minRows: number; readonly optimizeRows: number; readonly nprobes: number };
   readonly graphiql: boolean;
   readonly redisUrl?: string;
   readonly logLevel: string;
@@ -149,6 +157,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     storageUri: storage.startsWith('s3://') ? storage.replace(/\/+$/, '') : path.resolve(storage),
     vectorDimension: v.NEXUS_VECTOR_DIM,
     tableCacheSize: v.NEXUS_TABLE_CACHE_SIZE,
+    tokenCacheSeconds: v.NEXUS_TOKEN_CACHE_SECONDS,
+    index: Object.freeze({
+      minRows: v.NEXUS_INDEX_MIN_ROWS === 0 ? Number.POSITIVE_INFINITY : v.NEXUS_INDEX_MIN_ROWS,
+      optimizeRows: v.NEXUS_INDEX_OPTIMIZE_ROWS,
+      nprobes: v.NEXUS_INDEX_NPROBES,
+    }),
     graphiql: v.NEXUS_GRAPHIQL ?? !production,
     redisUrl: v.REDIS_URL,
     logLevel: v.LOG_LEVEL,

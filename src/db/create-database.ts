@@ -19,6 +19,8 @@ export interface Database {
   readonly migrations: MigrationReport;
   /** Runs fn under a lock named key that every gateway sharing this database respects; undefined for PGlite (one process). */
   readonly withSharedLock?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+  /** Runs fn under that lock only if no one holds it (false then), for as long as fn takes; undefined for PGlite. */
+  readonly tryWithSharedLock?: (key: string, fn: () => Promise<void>) => Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -52,7 +54,19 @@ async function connectPostgres(url: string): Promise<Database> {
       },
       { maxWait: 30_000, timeout: 60_000 },
     );
-  return { prisma, backend: 'postgresql', migrations, withSharedLock, close: () => prisma.$disconnect() };
+  // The same lock, not waited for, held by a transaction as long as fn runs (an index build: seconds to minutes).
+  // A gateway that dies mid-build drops its connection, and with it the lock.
+  const tryWithSharedLock = async (key: string, fn: () => Promise<void>): Promise<boolean> =>
+    prisma.$transaction(
+      async (tx) => {
+        const [row] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtextextended(${key}, 0)) AS locked`;
+        if (!row?.locked) return false;
+        await fn();
+        return true;
+      },
+      { maxWait: 30_000, timeout: 6 * 3600_000 },
+    );
+  return { prisma, backend: 'postgresql', migrations, withSharedLock, tryWithSharedLock, close: () => prisma.$disconnect() };
 }
 
 async function openPglite(dir: string): Promise<Database> {

@@ -36,5 +36,15 @@ export interface NexusEvents {
   subscribe(tenantId: string, domainKey: string): AsyncIterable<NexusEventPayload>;
   publishAccessChange(tenantId: string): void;
   accessChanges(tenantId: string): AsyncIterable<AccessChange>;
+  /**
+   * Who a tenant's tokens are changed (a token revoked, mounts set, a domain added): every gateway drops what it
+   * remembers of them. Listeners in this process are told before this returns; other gateways as fast as the
+   * channel carries it (Redis, or PostgreSQL NOTIFY between gateways sharing a database without Redis).
+   */
+  publishViewersChanged(tenantId: string): void;
+  /** Calls listener with each tenant whose viewers changed, here or on another gateway; returns an unsubscribe. */
+  onViewersChanged(listener: (tenantId: string) => void): () => void;
+  /** Whether a change made by another gateway reaches this one now (false while the shared channel is down). */
+  viewersChannelUp(): boolean;
   close(): Promise<void>;
 }

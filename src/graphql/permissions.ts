@@ -52,7 +52,8 @@ export const ruleTree = {
   // them narrow what a surface sees (auth/access.ts: visibleDomains, visibleSurfaces, canSeeDomain).
   Tenant: each(isOwnTenant, 'id', 'identity', 'wallet', 'domains', 'surfaces', 'createdAt'),
   Identity: each(isOwnTenant, 'id', 'email', 'displayName'),
-  Domain: { ...each(isOwnTenant, 'id', 'key', 'name', 'surfaces'), ...each(canReadParentDomain, 'recordCount', 'search') },
+  Domain: { ...each(isOwnTenant, 'id', 'key', 'name', 'surfaces'), ...each(canReadParentDomain, 'recordCount', 'search', 'index') },
+  DomainIndex: each(isAuthenticated, 'state', 'indexedRows', 'unindexedRows'),
   Surface: { ...each(isOwnTenant, 'id', 'key', 'name', 'kind', 'homeDomain'), mounts: canSeeSurface },
   Wallet: { ...each(isOwnTenant, 'id', 'balance'), ledger: isAuthenticated },
   // Reached only through a guarded field above (a surface's mounts, a ledger, a search, a write, a stream).

@@ -9,6 +9,7 @@ import { createDatabase } from '../db/create-database.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createRateLimits } from '../limits/rate-limits.js';
 import { createVectorStores } from '../vectors/store.js';
+import { createViewerCache } from '../auth/viewer-cache.js';
 import type { NexusContext, Services } from '../graphql/context.js';
 import { isClientError, toClientError } from '../graphql/errors.js';
 import { createLoaders } from '../graphql/loaders/create-loaders.js';
@@ -59,8 +60,14 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     cacheSize: config.tableCacheSize,
     storageOptions: storageOptionsFor(config),
     withLock: db.withSharedLock,
+    tryLock: db.tryWithSharedLock,
+    index: config.index,
+    log: log.child({ component: 'index' }),
   });
-  const events = await createEventBus(config.redisUrl, log).catch(async (error: unknown) => {
+  const events = await createEventBus(config.redisUrl, log, {
+    databaseUrl: config.databaseUrl,
+    notify: (channel, payload) => db.prisma.$executeRaw`SELECT pg_notify(${channel}, ${payload})`,
+  }).catch(async (error: unknown) => {
     await vectors.close();
     await db.close();
     throw error;
@@ -68,7 +75,9 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
   const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
   const services: Services = { config, db, vectors, events, rateLimits, log };
   const requestIds = new WeakMap<Request, string>();
-  const earlyViewer = createEarlyViewer(db.prisma);
+  const viewers = createViewerCache(db.prisma, { maxAgeMs: config.tokenCacheSeconds * 1000, maxEntries: 10_000, channelUp: events.viewersChannelUp });
+  events.onViewersChanged((tenantId) => viewers.invalidateTenant(tenantId));
+  const earlyViewer = createEarlyViewer((header) => viewers.resolve(header));
 
   const yoga = createYoga<ServerContext, NexusContext>({
     schema: createSchema(),

@@ -18,3 +18,18 @@ export function createProcessLock(): WithLock {
     }
   };
 }
+
+/** A try-lock within this process: runs fn unless the key is held, and says whether it ran. */
+export function createProcessTryLock(): (key: string, fn: () => Promise<void>) => Promise<boolean> {
+  const held = new Set<string>();
+  return async (key, fn) => {
+    if (held.has(key)) return false;
+    held.add(key);
+    try {
+      await fn();
+      return true;
+    } finally {
+      held.delete(key);
+    }
+  };
+}

@@ -4,7 +4,8 @@ import * as lancedb from '@lancedb/lancedb';
 import { ForbiddenError } from '../errors.js';
 import type { StoreRef } from './layout.js';
 import { createTableOpener } from './open-table.js';
-import { createProcessLock, type WithLock } from './process-lock.js';
+import { createIndexMaintainer, type IndexLog, type IndexPolicy, type IndexStatus, type TryLock } from './indexes.js';
+import { createProcessLock, createProcessTryLock, type WithLock } from './process-lock.js';
 import type { PreparedRecord, StoredRecord } from './records.js';
 import { storedRecord, toArrowBatch, toRecord, type Row } from './rows.js';
 import { inList, recordFilter, type RecordFilterSpec } from './sql.js';
@@ -25,6 +26,11 @@ export interface VectorStoreOptions {
   storageOptions?: Record<string, string>;
   /** A lock across every gateway sharing the storage, for table creation and upserts (default: this process only). */
   withLock?: WithLock;
+  /** A try-lock across every gateway, held for the length of an index build (default: this process only). */
+  tryLock?: TryLock;
+  /** When stores get an ANN index and are optimised. */
+  index: IndexPolicy;
+  log?: IndexLog;
 }
 
 export interface SearchQuery {
@@ -42,6 +48,14 @@ export interface ScoredRecord {
 }
 
 export interface VectorStores {
+  /** The store's index state (NONE for a store never written). */
+  indexStatus(grant: StoreGrant): Promise<IndexStatus>;
+  /** Operator only (never reachable from the API): rebuilds a store's index now. */
+  rebuildIndex(store: StoreRef): Promise<IndexStatus>;
+  /** Operator only (never reachable from the API): a store's index state. */
+  storeIndexStatus(store: StoreRef): Promise<IndexStatus>;
+  /** Resolves when no index maintenance of this process is running or due. */
+  indexIdle(): Promise<void>;
   upsert(grant: StoreGrant, records: readonly PreparedRecord[]): Promise<StoredRecord[]>;
   /** Deletes the records with these ids; returns the ids that existed (and so were deleted). */
   remove(grant: StoreGrant, ids: readonly string[]): Promise<string[]>;
@@ -58,18 +72,40 @@ function checked(grant: StoreGrant, write: boolean): StoreRef {
   return grant.store;
 }
 
+/**
+ * The query every search runs: dot distance (the index's own metric: a query of another metric would silently scan
+ * flat), nprobes IVF partitions once the store has its index, the filter applied before the search (prefilter).
+ */
+export function searchQuery(table: lancedb.Table, query: SearchQuery, nprobes: number): lancedb.VectorQuery {
+  const q = table.vectorSearch(query.unit).distanceType('dot').nprobes(nprobes).limit(query.k).select(searchColumns(query.withVectors));
+  const where = query.filter ? recordFilter(query.filter) : undefined;
+  return where ? q.where(where) : q;
+}
+
 export function createVectorStores(options: VectorStoreOptions): VectorStores {
   const schema = tableSchema(options.dimension);
   const withLock = options.withLock ?? createProcessLock();
   const open = createTableOpener({ root: options.root, schema, storageOptions: options.storageOptions, withCreateLock: withLock });
   const cache = createTableCache(open, options.cacheSize);
+  const maintainer = createIndexMaintainer({
+    withTable: (store, fn) => cache.withTable(store, false, fn),
+    tryLock: options.tryLock ?? createProcessTryLock(),
+    policy: options.index,
+    log: options.log ?? { info: () => undefined, warn: () => undefined },
+  });
+  // A store met for the first time is checked once: a build that a crash interrupted is retried so.
+  const withTable = <T>(store: StoreRef, create: boolean, fn: (t: lancedb.Table | null) => Promise<T>) =>
+    cache.withTable(store, create, (t) => {
+      if (t) maintainer.noteOpened(store);
+      return fn(t);
+    });
 
   return {
     async upsert(grant, records) {
       const store = checked(grant, true);
       const now = Date.now();
       const data = toArrowBatch(schema, records, grant.writerSurfaceId, now);
-      await cache.withTable(store, true, async (t) => {
+      await withTable(store, true, async (t) => {
         if (!t) throw new Error('the table could not be created');
         // Each path is one commit for the whole batch: all of it lands or none of it does.
         // Server-assigned UUIDs are new: a plain append.
@@ -83,6 +119,7 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
           else await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
         });
       });
+      maintainer.noteWrite(store, { added: records.length });
       // What was stored, as a search reads it.
       return records.map((r) => storedRecord(store, r, grant.writerSurfaceId, now));
     },
@@ -90,7 +127,7 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
     async remove(grant, ids) {
       const store = checked(grant, true);
       if (ids.length === 0) return [];
-      return cache.withTable(store, false, async (t) => {
+      const removed = await withTable(store, false, async (t) => {
         if (!t) return [];
         // Which of them exist, so that only real deletions are reported (and published as FORGOTTEN).
         const present = (await t.query().where(inList('id', ids)).select(['id']).toArray()) as { id: string }[];
@@ -99,27 +136,40 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
         await t.delete(inList('id', existing));
         return existing;
       });
+      if (removed.length > 0) maintainer.noteWrite(store, { deleted: removed.length });
+      return removed;
     },
 
     async search(grant, query) {
       const store = checked(grant, false);
-      const rows = await cache.withTable(store, false, async (t) => {
+      const rows = await withTable(store, false, async (t) => {
         if (!t) return [] as Row[];
-        let q = t.vectorSearch(query.unit).distanceType('dot').limit(query.k).select(searchColumns(query.withVectors));
-        const where = query.filter ? recordFilter(query.filter) : undefined;
-        if (where) q = q.where(where);
-        return (await q.toArray()) as Row[];
+        return (await searchQuery(t, query, options.index.nprobes).toArray()) as Row[];
       });
       // For unit vectors LanceDB's dot distance is 1 − cos: the cosine distance itself.
       return rows.map((row) => ({ record: toRecord(store, row, query.withVectors), distance: Math.min(2, Math.max(0, row._distance ?? 0)) }));
     },
 
     async count(grant) {
-      return cache.withTable(checked(grant, false), false, async (t) => (t ? t.countRows() : 0));
+      return withTable(checked(grant, false), false, async (t) => (t ? t.countRows() : 0));
     },
+
+    async indexStatus(grant) {
+      const store = checked(grant, false);
+      return withTable(store, false, (t) => maintainer.status(store, t));
+    },
+
+    rebuildIndex: (store) => maintainer.rebuild(store),
+
+    storeIndexStatus: (store) => withTable(store, false, (t) => maintainer.status(store, t)),
+
+    indexIdle: () => maintainer.idle(),
 
     openTables: () => cache.size(),
 
-    close: () => cache.close(),
+    close: async () => {
+      await maintainer.idle();
+      await cache.close();
+    },
   };
 }

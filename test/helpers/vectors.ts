@@ -12,6 +12,27 @@ export function seeded(seed: number): () => number {
   };
 }
 
+/** A standard normal draw (Box–Muller). */
+export function gaussian(rng: () => number): number {
+  let u = 0;
+  while (u === 0) u = rng();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}
+
+/** A random direction in `dim` dimensions, unit length, in float32 (as the store keeps it). */
+export function randomUnitVector(rng: () => number, dim: number): Float32Array {
+  const v = new Float32Array(dim);
+  let sum = 0;
+  for (let i = 0; i < dim; i++) {
+    const x = gaussian(rng);
+    v[i] = x;
+    sum += x * x;
+  }
+  const norm = Math.sqrt(sum);
+  for (let i = 0; i < dim; i++) v[i] = (v[i] as number) / norm;
+  return v;
+}
+
 export function randomVector(rand: () => number, dim: number): number[] {
   return Array.from({ length: dim }, () => rand() * 2 - 1);
 }

@@ -47,7 +47,7 @@ describe('the vectors layer with hostile strings', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'nexus-sql-'));
-    vectors = createVectorStores({ root: dir, dimension: DIM, cacheSize: 4 });
+    vectors = createVectorStores({ root: dir, dimension: DIM, cacheSize: 4, index: { minRows: Number.POSITIVE_INFINITY, optimizeRows: 5000, nprobes: 20 } });
     await vectors.upsert(health(), [row('a', 'walk', 1), row('b', 'run', 2), row("it's", "o'clock", 3)]);
   });
   afterAll(async () => {

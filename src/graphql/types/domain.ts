@@ -49,6 +49,12 @@ builder.mutationFields((t) => ({
     type: 'Domain',
     description: 'Owner only (FORBIDDEN for a surface token). Creates a domain with an empty store; no surface mounts it until createSurface or setMounts says so.',
     args: { input: t.arg({ type: CreateDomainInput, required: true, description: 'The key and name of the new domain.' }) },
-    resolve: (_root, { input }, ctx) => createDomain(ctx.services.db.prisma, viewerOf(ctx).tenantId, input),
+    resolve: async (_root, { input }, ctx) => {
+      const tenantId = viewerOf(ctx).tenantId;
+      const domain = await createDomain(ctx.services.db.prisma, tenantId, input);
+      // The owner's tokens read every domain: what gateways remember of them now lacks this one.
+      ctx.services.events.publishViewersChanged(tenantId);
+      return domain;
+    },
   }),
 }));

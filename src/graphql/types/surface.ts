@@ -131,6 +131,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const tenantId = viewerOf(ctx).tenantId;
       const surface = await setMounts(ctx.services.db.prisma, tenantId, input);
+      ctx.services.events.publishViewersChanged(tenantId);
       ctx.services.events.publishAccessChange(tenantId);
       return surface;
     },
@@ -151,6 +152,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { id }, ctx) => {
       const tenantId = viewerOf(ctx).tenantId;
       const revoked = await revokeToken(ctx.services.db.prisma, tenantId, String(id));
+      ctx.services.events.publishViewersChanged(tenantId);
       ctx.services.events.publishAccessChange(tenantId);
       return revoked;
     },

@@ -1,0 +1,214 @@
+// The index lifecycle of a store. A store is searched flat (exact) while small; once it holds minRows records an
+// IVF_FLAT index (dot metric, √rows partitions) is built in the background, beside a BTREE on `id` for upserts.
+// Rows written later are searched flat beside the index until an optimise folds them in; a table that has grown
+// 4× past its partitioning is rebuilt. Builds never block reads or writes, run once at a time per table on every
+// gateway (a try-lock they all share), and a failed or killed build leaves the flat table and is retried.
+// Parameters and thresholds were chosen by measurement: bench/studies/index.md.
+import * as lancedb from '@lancedb/lancedb';
+import { storeKey, type StoreRef } from './layout.js';
+
+export type IndexState = 'NONE' | 'BUILDING' | 'READY' | 'STALE';
+
+export interface IndexStatus {
+  state: IndexState;
+  /** Rows the vector index covers. */
+  indexedRows: number;
+  /** Rows searched flat beside the index (all of them with no index). */
+  unindexedRows: number;
+}
+
+export interface IndexPolicy {
+  /** Rows from which a store gets an ANN index. */
+  minRows: number;
+  /** Unindexed rows (or deleted rows) after which the store is optimised. */
+  optimizeRows: number;
+  /** IVF partitions probed per query. */
+  nprobes: number;
+}
+
+/** Runs fn under the lock named key if no one (on any gateway) holds it; false when someone does. */
+export type TryLock = (key: string, fn: () => Promise<void>) => Promise<boolean>;
+
+export interface IndexLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** What the lifecycle needs of the table cache: a store's table held open while fn runs. */
+export type WithTable = <T>(store: StoreRef, fn: (table: lancedb.Table | null) => Promise<T>) => Promise<T>;
+
+export interface IndexMaintainer {
+  /** After a write: rows added or deleted. Schedules a check in the background; never throws. */
+  noteWrite(store: StoreRef, change: { added?: number; deleted?: number }): void;
+  /** A store seen for the first time by this process: schedules a check (a crashed build is retried so). */
+  noteOpened(store: StoreRef): void;
+  status(store: StoreRef, table: lancedb.Table | null): Promise<IndexStatus>;
+  /** Builds the index now, replacing any, whatever the thresholds say (the operator's command). */
+  rebuild(store: StoreRef): Promise<IndexStatus>;
+  /** Resolves once no check or build of this process is running or scheduled (tests, shutdown). */
+  idle(): Promise<void>;
+  /** Index builds and optimisations this process has run (for metrics). */
+  stats(): { builds: number; optimizations: number; failures: number };
+}
+
+// Index statistics are read on every status check: without this, LanceDB 0.31 copies the centroids into them
+// (memory) and warns about it on each call. Ours is the default of LanceDB's next releases.
+process.env.LANCE_INCLUDE_VECTOR_CENTROIDS ??= 'false';
+
+export const VECTOR_INDEX_PREFIX = 'vector_ivf_flat_p';
+const ID_INDEX = 'id_btree';
+const RETRY_AFTER_FAILURE_MS = 60_000;
+
+/** √rows partitions, so a probe reads about √rows rows; at least 1, at most 4096. */
+export function partitionsFor(rows: number): number {
+  return Math.max(1, Math.min(4096, Math.round(Math.sqrt(rows))));
+}
+
+interface VectorIndex {
+  name: string;
+  partitions: number;
+  indexedRows: number;
+  unindexedRows: number;
+}
+
+async function vectorIndexOf(table: lancedb.Table): Promise<VectorIndex | null> {
+  const found = (await table.listIndices()).find((i) => i.name.startsWith(VECTOR_INDEX_PREFIX));
+  if (!found) return null;
+  const stats = await table.indexStats(found.name);
+  if (!stats) return null;
+  return { name: found.name, partitions: Number(found.name.slice(VECTOR_INDEX_PREFIX.length)) || 1, indexedRows: stats.numIndexedRows, unindexedRows: stats.numUnindexedRows };
+}
+
+export function createIndexMaintainer(options: { withTable: WithTable; tryLock: TryLock; policy: IndexPolicy; log: IndexLog }): IndexMaintainer {
+  const { policy, log } = options;
+  // Per store: a check running, and whether another was asked for meanwhile.
+  const running = new Map<string, Promise<void>>();
+  const again = new Set<string>();
+  const building = new Set<string>();
+  const failedAt = new Map<string, number>();
+  const deletedSinceOptimize = new Map<string, number>();
+  const seen = new Set<string>();
+  const counters = { builds: 0, optimizations: 0, failures: 0 };
+
+  function schedule(store: StoreRef): void {
+    const key = storeKey(store);
+    if (running.has(key)) {
+      again.add(key);
+      return;
+    }
+    const run = (async () => {
+      // A turn of the event loop first, so the write that asked for this answers before any maintenance starts.
+      await new Promise((resolve) => setImmediate(resolve));
+      do {
+        again.delete(key);
+        await check(store, false).catch((error: unknown) => {
+          counters.failures += 1;
+          failedAt.set(key, Date.now());
+          log.warn({ store: key, err: error instanceof Error ? error.message : String(error) }, 'index maintenance failed; the store is searched flat meanwhile and it is retried later');
+        });
+      } while (again.has(key));
+    })().finally(() => running.delete(key));
+    running.set(key, run);
+  }
+
+  /** What the store needs now: nothing, a first build, a rebuild for growth, or an optimise. */
+  async function needed(table: lancedb.Table, key: string): Promise<'build' | 'optimize' | null> {
+    const index = await vectorIndexOf(table);
+    if (!index) return (await table.countRows()) >= policy.minRows ? 'build' : null;
+    const rows = index.indexedRows + index.unindexedRows;
+    if (partitionsFor(rows) >= index.partitions * 2) return 'build';
+    if (index.unindexedRows >= policy.optimizeRows || (deletedSinceOptimize.get(key) ?? 0) >= policy.optimizeRows) return 'optimize';
+    return null;
+  }
+
+  async function check(store: StoreRef, force: boolean): Promise<void> {
+    const key = storeKey(store);
+    if (!force && Date.now() - (failedAt.get(key) ?? 0) < RETRY_AFTER_FAILURE_MS) return;
+    await options.withTable(store, async (table) => {
+      if (!table) return;
+      if (!force && !(await needed(table, key))) return;
+      // One builder per table across gateways: whoever holds the lock does the work, the others skip it.
+      await options.tryLock(`nexus-index:${key}`, async () => {
+        // Asked again under the lock: another gateway may have just done it.
+        const work = force ? 'build' : await needed(table, key);
+        if (work === 'build') await build(table, key);
+        else if (work === 'optimize') await optimize(table, key);
+      });
+    });
+  }
+
+  async function build(table: lancedb.Table, key: string): Promise<void> {
+    building.add(key);
+    try {
+      const started = performance.now();
+      const rows = await table.countRows();
+      const partitions = partitionsFor(rows);
+      const previous = await vectorIndexOf(table);
+      const name = `${VECTOR_INDEX_PREFIX}${partitions}`;
+      await table.createIndex('vector', { config: lancedb.Index.ivfFlat({ distanceType: 'dot', numPartitions: partitions }), name, replace: true });
+      if (previous && previous.name !== name) await table.dropIndex(previous.name);
+      if (!(await table.listIndices()).some((i) => i.name === ID_INDEX)) await table.createIndex('id', { config: lancedb.Index.btree(), name: ID_INDEX });
+      deletedSinceOptimize.delete(key);
+      failedAt.delete(key);
+      counters.builds += 1;
+      log.info({ store: key, rows, partitions, ms: Math.round(performance.now() - started) }, 'vector index built');
+    } finally {
+      building.delete(key);
+    }
+  }
+
+  async function optimize(table: lancedb.Table, key: string): Promise<void> {
+    const started = performance.now();
+    // Compacts small fragments and folds new rows into the indexes (no retraining); old versions stay for the
+    // cleanup window (7 days by default here).
+    await table.optimize();
+    deletedSinceOptimize.delete(key);
+    failedAt.delete(key);
+    counters.optimizations += 1;
+    log.info({ store: key, ms: Math.round(performance.now() - started) }, 'store optimised');
+  }
+
+  return {
+    noteWrite(store, change) {
+      if (change.deleted) {
+        const key = storeKey(store);
+        deletedSinceOptimize.set(key, (deletedSinceOptimize.get(key) ?? 0) + change.deleted);
+      }
+      schedule(store);
+    },
+    noteOpened(store) {
+      const key = storeKey(store);
+      if (seen.has(key)) return;
+      seen.add(key);
+      schedule(store);
+    },
+    status,
+    async rebuild(store) {
+      const key = storeKey(store);
+      // Waits for this process's own check of the store first, then builds under the shared lock.
+      await running.get(key);
+      const outcome = await options.withTable(store, async (table) => {
+        if (!table) return 'no table' as const;
+        return (await options.tryLock(`nexus-index:${key}`, () => build(table, key))) ? ('built' as const) : ('locked' as const);
+      });
+      if (outcome === 'locked') throw new Error(`the store ${key} is being indexed by another process; try again when it is done`);
+      return options.withTable(store, (table) => status(store, table));
+    },
+    async idle() {
+      while (running.size > 0) await Promise.allSettled([...running.values()]);
+    },
+    stats: () => ({ ...counters }),
+  };
+
+  async function status(store: StoreRef, table: lancedb.Table | null): Promise<IndexStatus> {
+    if (!table) return { state: 'NONE', indexedRows: 0, unindexedRows: 0 };
+    const index = await vectorIndexOf(table);
+    if (!index) {
+      const rows = await table.countRows();
+      // At or past the threshold a build is due or under way (here or on another gateway).
+      return { state: building.has(storeKey(store)) || rows >= policy.minRows ? 'BUILDING' : 'NONE', indexedRows: 0, unindexedRows: rows };
+    }
+    const stale = index.unindexedRows >= policy.optimizeRows || partitionsFor(index.indexedRows + index.unindexedRows) >= index.partitions * 2;
+    return { state: stale ? 'STALE' : 'READY', indexedRows: index.indexedRows, unindexedRows: index.unindexedRows };
+  }
+}
