@@ -15,14 +15,22 @@ export interface NexusEventPayload {
   recordId?: string;
 }
 
-export type WireRecord = Omit<StoredRecord, 'occurredAt' | 'createdAt'> & { occurredAt: string; createdAt: string };
+/** A record as it travels: dates as ISO strings, the unit vector as base64 of its float32 bytes (exact, compact). */
+export type WireRecord = Omit<StoredRecord, 'occurredAt' | 'createdAt' | 'unit'> & { occurredAt: string; createdAt: string; unit: string | null };
 
 export function toWire(record: StoredRecord): WireRecord {
-  return { ...record, occurredAt: record.occurredAt.toISOString(), createdAt: record.createdAt.toISOString() };
+  const unit = record.unit ? Buffer.from(record.unit.buffer, record.unit.byteOffset, record.unit.byteLength).toString('base64') : null;
+  return { ...record, occurredAt: record.occurredAt.toISOString(), createdAt: record.createdAt.toISOString(), unit };
 }
 
 export function fromWire(record: WireRecord): StoredRecord {
-  return { ...record, occurredAt: new Date(record.occurredAt), createdAt: new Date(record.createdAt) };
+  let unit: Float32Array | null = null;
+  if (record.unit !== null) {
+    const bytes = Buffer.from(record.unit, 'base64');
+    unit = new Float32Array(bytes.length / 4);
+    new Uint8Array(unit.buffer).set(bytes);
+  }
+  return { ...record, occurredAt: new Date(record.occurredAt), createdAt: new Date(record.createdAt), unit };
 }
 
 /** Mounts or tokens of a tenant changed: open streams must stop and be re-authorised. */

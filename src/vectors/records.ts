@@ -20,8 +20,15 @@ export interface StoredRecord {
   metadata: unknown;
   occurredAt: Date;
   createdAt: Date;
-  /** The vector as written; null when the query did not ask for it. */
-  vector: number[] | null;
+  /** The unit-length direction of the vector as stored (float32); null when the query did not ask for it. */
+  unit: Float32Array | null;
+  /** The vector's length as written: unit × norm is the vector. */
+  norm: number;
+}
+
+/** The vector of a stored record as written (unit × norm), or null when it was not read. */
+export function recordVector(record: Pick<StoredRecord, 'unit' | 'norm'>): number[] | null {
+  return record.unit ? Array.from(record.unit, (x) => x * record.norm) : null;
 }
 
 export interface RecordInput {
@@ -71,15 +78,17 @@ export function assertKind(kind: string, field = 'kind'): string {
   return kind;
 }
 
-// Canonical base64 (RFC 4648 §4, padded): Buffer.from(…, 'base64') skips characters it does not know, so check first.
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** Decodes `dimension` little-endian float32 values from base64; BAD_USER_INPUT for anything else. */
 export function decodeVectorBase64(encoded: string, dimension: number, field: string): Float32Array {
   const expected = `exactly ${dimension * 4} bytes: ${dimension} little-endian float32 values`;
-  if (!BASE64.test(encoded)) throw new BadUserInputError(`${field} must be padded base64 (A-Z a-z 0-9 + / and = padding) of ${expected}`, field);
   const bytes = Buffer.from(encoded, 'base64');
+  // Buffer.from skips characters it does not know and takes unpadded or url-safe input: only canonical base64
+  // (RFC 4648 §4, padded) encodes back to itself.
+  if (encoded.length === 0 || bytes.toString('base64') !== encoded) {
+    throw new BadUserInputError(`${field} must be padded base64 (A-Z a-z 0-9 + / and = padding) of ${expected}`, field);
+  }
   if (bytes.length !== dimension * 4) throw new BadUserInputError(`${field} must decode to ${expected} (got ${bytes.length} bytes)`, field);
   const values = new Float32Array(dimension);
   if (LITTLE_ENDIAN) new Uint8Array(values.buffer).set(bytes);

@@ -90,15 +90,16 @@ export function storedRecord(store: StoreRef, record: PreparedRecord, writer: st
     metadata: record.metadata === null ? null : JSON.parse(record.metadata),
     occurredAt: new Date(record.occurredAt),
     createdAt: new Date(createdAt),
-    vector: Array.from(record.unit, (x) => x * record.norm),
+    unit: record.unit,
+    norm: record.norm,
   };
 }
 
 export function toRecord(store: StoreRef, row: Row, withVector: boolean): StoredRecord {
-  let vector: number[] | null = null;
+  let unit: Float32Array | null = null;
   if (withVector && row.vector) {
     const raw = 'toArray' in row.vector ? row.vector.toArray() : row.vector;
-    vector = Array.from(raw, (x) => x * row.norm);
+    unit = raw instanceof Float32Array ? raw : Float32Array.from(raw);
   }
   return {
     id: row.id,
@@ -111,6 +112,7 @@ export function toRecord(store: StoreRef, row: Row, withVector: boolean): Stored
     metadata: row.metadata === null ? null : JSON.parse(row.metadata),
     occurredAt: new Date(Number(row.occurred_at)),
     createdAt: new Date(Number(row.created_at)),
-    vector,
+    unit,
+    norm: row.norm,
   };
 }

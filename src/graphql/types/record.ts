@@ -9,6 +9,7 @@ import { forget, readGrants, remember } from '../../memories/memories.js';
 import { fusedSearch, type Fusion } from '../../search/fused-search.js';
 import { toSearchQuery, type SearchInputLike } from '../../search/search-request.js';
 import type { IndexStatus } from '../../vectors/indexes.js';
+import { recordVector } from '../../vectors/records.js';
 
 export const ScopeEnum = builder.enumType('Scope', {
   description: 'The kind of store a record lives in.',
@@ -60,7 +61,7 @@ export const RecordRef = builder.objectType('Record', {
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was last written (an upsert with the same id sets it again).' }),
     vector: t.floatList({
       description: 'The vector as written (serverInfo.vectorDimension numbers, kept at 32-bit float precision). Read from storage only when selected.',
-      resolve: (r) => r.vector ?? [],
+      resolve: (r) => recordVector(r) ?? [],
     }),
   }),
 });
