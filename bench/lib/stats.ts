@@ -6,6 +6,7 @@ export interface Summary {
   mean: number;
   p50: number;
   p95: number;
+  p99: number;
   min: number;
   max: number;
 }
@@ -28,6 +29,7 @@ export function summarize(samples: readonly number[]): Summary {
     mean,
     p50: percentile(sorted, 50),
     p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
     min: sorted[0] ?? Number.NaN,
     max: sorted[sorted.length - 1] ?? Number.NaN,
   };
