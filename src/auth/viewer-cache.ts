@@ -31,6 +31,8 @@ export function createViewerCache(prisma: PrismaClient, options: ViewerCacheOpti
   const entries = new Map<string, Entry>();
   // Bumped by every change: a lookup that started before a change may not store what it read.
   let generation = 0;
+  // Lookups under way, so that concurrent requests with one token (an expired entry, a burst) share one.
+  const inFlight = new Map<string, Promise<Viewer>>();
 
   return {
     async resolve(header, now = new Date()) {
@@ -49,16 +51,27 @@ export function createViewerCache(prisma: PrismaClient, options: ViewerCacheOpti
           return hit.viewer;
         }
       }
+      const shared = inFlight.get(hash);
+      if (shared) return shared;
       const started = generation;
-      const viewer = await viewerOfHash(prisma, hash, now);
-      if (started === generation) {
-        entries.set(hash, { viewer, at: now.getTime() });
-        while (entries.size > options.maxEntries) entries.delete(entries.keys().next().value as string);
+      const lookup = viewerOfHash(prisma, hash, now).then((viewer) => {
+        if (started === generation) {
+          entries.set(hash, { viewer, at: now.getTime() });
+          while (entries.size > options.maxEntries) entries.delete(entries.keys().next().value as string);
+        }
+        return viewer;
+      });
+      inFlight.set(hash, lookup);
+      try {
+        return await lookup;
+      } finally {
+        inFlight.delete(hash);
       }
-      return viewer;
     },
     invalidateTenant(tenantId) {
       generation += 1;
+      // A lookup under way may have read the old rows: later requests must not join it.
+      inFlight.clear();
       for (const [hash, entry] of entries) if (entry.viewer.tenantId === tenantId) entries.delete(hash);
     },
     size: () => entries.size,
