@@ -145,6 +145,7 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
       const partitions = partitionsFor(rows);
       const previous = await vectorIndexOf(table);
       const name = `${VECTOR_INDEX_PREFIX}${partitions}`;
+      log.info({ store: key, rows, partitions }, 'building vector index');
       await table.createIndex('vector', { config: lancedb.Index.ivfFlat({ distanceType: 'dot', numPartitions: partitions }), name, replace: true });
       if (previous && previous.name !== name) await table.dropIndex(previous.name);
       if (!(await table.listIndices()).some((i) => i.name === ID_INDEX)) await table.createIndex('id', { config: lancedb.Index.btree(), name: ID_INDEX });

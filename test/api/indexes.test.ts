@@ -21,7 +21,7 @@ const REMEMBER = `mutation($d: String!, $r: [RecordInput!]!) { remember(input: {
 const INDEX = `query($d: String!) { domain(key: $d) { recordCount index { state indexedRows unindexedRows } } }`;
 const NEAREST = `query($d: String!, $v: String!, $k: Int!) { domain(key: $d) { search(input: { vectorBase64: $v, k: $k }) { distance record { id } } } }`;
 
-const b64 = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+const b64 = (v: Float32Array): string => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 const clustered = (seed: number) => createClusteredSource({ seed, dim: DIM, clusters: 40, subclusters: 20, subSpread: 0.8, spread: 0.5 });
 
 interface Written {
@@ -254,4 +254,62 @@ const pgUp = await postgresAvailable();
     expect(unknown.err).toBe(`nexus: tenant ${tenantId} has no domain nowhere (it has: business, finance, health)\n`);
     expect((await cli('index:rebuild', '../etc')).code).toBe(2);
   }, 180_000);
+});
+
+(pgUp ? describe : describe.skip)('an index build killed midway', () => {
+  const gateways: GatewayProcess[] = [];
+  let drop: (() => Promise<void>) | undefined;
+  afterAll(async () => {
+    await Promise.all(gateways.map((g) => g.stop()));
+    await drop?.();
+  });
+
+  it('leaves the store searchable, every row there, and the build is done again after restart', async () => {
+    const database = await createTestDatabase('nexus_index_kill');
+    drop = database.drop;
+    const BIG = 384;
+    const env = {
+      DATABASE_URL: database.url,
+      NEXUS_VECTOR_DIM: String(BIG),
+      NEXUS_DATA_DIR: path.join(tmpdir(), `nexus-kill-${randomBytes(4).toString('hex')}`),
+      NEXUS_STORAGE_URI: path.join(tmpdir(), `nexus-kill-store-${randomBytes(4).toString('hex')}`),
+      NEXUS_INDEX_MIN_ROWS: '20000',
+      NEXUS_RATE_LIMIT_PER_MINUTE: '0',
+    };
+    const first = await startGatewayProcess(env);
+    gateways.push(first);
+    const signUp = await first.gql('mutation($e: String!) { signUp(input: { email: $e }) { ownerToken } }', { e: `kill-${Date.now()}@example.com` });
+    const owner = signUp.data.signUp.ownerToken as string;
+    const source = createClusteredSource({ seed: 5, dim: BIG, clusters: 100, subclusters: 20, subSpread: 0.8, spread: 0.5 });
+    const probe: Written[] = [];
+    for (let from = 0; from < 20_000; from += 1000) {
+      const rows = Array.from({ length: 1000 }, (_, i) => ({ id: `k-${from + i}`, vector: source.next() }));
+      if (from % 4000 === 0) probe.push(rows[0]!);
+      const res = await first.gql(REMEMBER, { d: 'health', r: asInput(rows) }, owner);
+      expect(res.errors).toBeUndefined();
+    }
+    // The last write crossed the threshold: kill the gateway as soon as it says the build began.
+    for (let i = 0; i < 500 && !first.output().includes('building vector index'); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(first.output()).toContain('building vector index');
+    await first.kill('SIGKILL');
+    expect(first.output()).not.toContain('vector index built');
+
+    const second = await startGatewayProcess(env);
+    gateways.push(second);
+    // At once: every row there, searchable (flat), each probe its own nearest neighbour.
+    const seen = await second.gql(INDEX, { d: 'health' }, owner);
+    expect(seen.data.domain.recordCount).toBe(20_000);
+    for (const row of probe) {
+      const res = await second.gql(NEAREST, { d: 'health', v: b64(row.vector), k: 1 }, owner);
+      expect(res.data?.domain.search[0].record.id).toBe(row.id);
+    }
+    // Opening the store again retried the build.
+    let state = '';
+    for (let i = 0; i < 300 && state !== 'READY'; i++) {
+      state = (await second.gql(INDEX, { d: 'health' }, owner)).data.domain.index.state;
+      if (state !== 'READY') await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(state).toBe('READY');
+    expect(second.output()).toContain('vector index built');
+  }, 240_000);
 });

@@ -9,6 +9,10 @@ export interface GatewayProcess {
   readonly url: string;
   gql(query: string, variables?: unknown, token?: string): Promise<{ data?: any; errors?: { extensions?: { code?: string } }[] }>;
   stop(): Promise<void>;
+  /** Everything the process has printed so far (its log). */
+  output(): string;
+  /** Kills it with the signal (SIGKILL: no clean-up at all) and waits for it to exit. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
@@ -46,8 +50,15 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       });
       return (await res.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] };
     },
+    output: () => output,
+    async kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
