@@ -45,8 +45,10 @@ export interface IndexMaintainer {
   status(store: StoreRef, table: lancedb.Table | null): Promise<IndexStatus>;
   /** Builds the index now, replacing any, whatever the thresholds say (the operator's command). */
   rebuild(store: StoreRef): Promise<IndexStatus>;
-  /** Resolves once no check or build of this process is running or scheduled (tests, shutdown). */
+  /** Resolves once no check or build of this process is running or queued (tests, shutdown). */
   idle(): Promise<void>;
+  /** Drops the checks still waiting on their first-open delay (shutdown). */
+  cancelDelayed(): void;
   /** Index builds and optimisations this process has run (for metrics). */
   stats(): { builds: number; optimizations: number; failures: number };
 }
@@ -58,6 +60,11 @@ process.env.LANCE_INCLUDE_VECTOR_CENTROIDS ??= 'false';
 export const VECTOR_INDEX_PREFIX = 'vector_ivf_flat_p';
 const ID_INDEX = 'id_btree';
 const RETRY_AFTER_FAILURE_MS = 60_000;
+// A store opened for the first time is checked a little later, not during the search that opened it: the check
+// lists the table's versions and indexes, which on S3 are round trips the first answer should not wait behind.
+const FIRST_OPEN_CHECK_DELAY_MS = 2_000;
+// Stores this process has checked once on opening: forgotten wholesale past this many (a re-check is harmless).
+const MAX_SEEN = 100_000;
 
 /** √rows partitions, so a probe reads about √rows rows; at least 1, at most 4096. */
 export function partitionsFor(rows: number): number {
@@ -88,6 +95,7 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
   const failedAt = new Map<string, number>();
   const deletedSinceOptimize = new Map<string, number>();
   const seen = new Set<string>();
+  const delayed = new Set<NodeJS.Timeout>();
   const counters = { builds: 0, optimizations: 0, failures: 0 };
 
   function schedule(store: StoreRef): void {
@@ -180,8 +188,14 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
     noteOpened(store) {
       const key = storeKey(store);
       if (seen.has(key)) return;
+      if (seen.size >= MAX_SEEN) seen.clear();
       seen.add(key);
-      schedule(store);
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
+        schedule(store);
+      }, FIRST_OPEN_CHECK_DELAY_MS);
+      timer.unref();
+      delayed.add(timer);
     },
     status,
     async rebuild(store) {
@@ -197,6 +211,10 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
     },
     async idle() {
       while (running.size > 0) await Promise.allSettled([...running.values()]);
+    },
+    cancelDelayed() {
+      delayed.forEach((timer) => clearTimeout(timer));
+      delayed.clear();
     },
     stats: () => ({ ...counters }),
   };

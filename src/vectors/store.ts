@@ -168,6 +168,7 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
     openTables: () => cache.size(),
 
     close: async () => {
+      maintainer.cancelDelayed();
       await maintainer.idle();
       await cache.close();
     },

@@ -289,7 +289,7 @@ const pgUp = await postgresAvailable();
       expect(res.errors).toBeUndefined();
     }
     // The last write crossed the threshold: kill the gateway as soon as it says the build began.
-    for (let i = 0; i < 500 && !first.output().includes('building vector index'); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 4000 && !first.output().includes('building vector index'); i++) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(first.output()).toContain('building vector index');
     await first.kill('SIGKILL');
     expect(first.output()).not.toContain('vector index built');

@@ -49,6 +49,7 @@ interface FilesystemStoreBase {
 }
 type FilesystemStoreCtor = (new (rootDirectory: string) => FilesystemStoreBase) & {
   decodeKeyPath(keyPath: string): string;
+  encodeKeyPath(key: string): string;
 };
 
 const require = createRequire(import.meta.url);
@@ -192,7 +193,7 @@ export class FixedFilesystemStore extends (FilesystemStore as FilesystemStoreCto
       for (const entry of entries) {
         const name = FilesystemStore.decodeKeyPath(entry.name);
         if (entry.isDirectory()) {
-          if (keyPrefix === '' && (entry.name === UPLOADS_DIR || entry.name === TEMP_DIR)) continue;
+          if (dir === bucketPath && (entry.name === UPLOADS_DIR || entry.name === TEMP_DIR)) continue;
           const folder = `${keyPrefix}${name}/`;
           if (folder.startsWith(prefix) || prefix.startsWith(folder)) {
             nested.push(walk(path.join(dir, entry.name), folder));
@@ -204,7 +205,11 @@ export class FixedFilesystemStore extends (FilesystemStore as FilesystemStoreCto
       }
       await Promise.all(nested);
     };
-    await walk(bucketPath, '');
+    // Start at the deepest folder the prefix names whole: a listing of one table's versions need not read every
+    // tenant's directory on the way down (real S3 does not pay for the keys outside a prefix either).
+    const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    const start = folder ? path.join(bucketPath, ...folder.slice(0, -1).split('/').map((part) => FilesystemStore.encodeKeyPath(part))) : bucketPath;
+    await walk(start, folder);
     return keys;
   }
 

@@ -1,0 +1,20 @@
+// Child process of tenants-s3-process.ts: runs the S3 test server on the directory given as its argument, prints
+// where it listens as one JSON line, and stops when its stdin closes. The parent removes the directory.
+import { startS3Server } from '../../test/helpers/s3-server.js';
+
+const directory = process.argv[2];
+if (!directory) throw new Error('usage: tenants-s3-child.ts <directory>');
+const s3 = await startS3Server({ directory });
+process.stdout.write(`${JSON.stringify({ endpoint: s3.endpoint, port: s3.port })}\n`);
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await s3.stop();
+  process.exit(0);
+};
+process.stdin.on('end', () => void stop());
+process.stdin.on('close', () => void stop());
+process.stdin.resume();
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());

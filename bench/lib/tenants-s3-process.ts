@@ -1,0 +1,62 @@
+// The S3 test server (test/helpers/s3-server.ts) in a child process of its own, so that the benchmark's RSS and event
+// loop are the gateway's alone, as they would be against a remote S3. The child stops when told to, or when this
+// process goes away (its stdin closes); stop() then removes the objects' directory (which can take a while: 10,000
+// tenants leave ~450,000 files).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export interface S3ServerProcess {
+  endpoint: string;
+  port: number;
+  accessKeyId: 'S3RVER';
+  secretAccessKey: 'S3RVER';
+  region: 'us-east-1';
+  /** Where the server keeps its objects (removed on stop). */
+  directory: string;
+  /** The child's process id (to read its RSS, say). */
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const CHILD = fileURLToPath(new URL('./tenants-s3-child.ts', import.meta.url));
+
+export async function startS3ServerProcess(): Promise<S3ServerProcess> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'nexus-s3-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, directory], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const first = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      lines.close();
+      resolve(line);
+    });
+    child.once('exit', (code) => reject(new Error(`the S3 test server process exited (code ${code}) before it was ready`)));
+    child.once('error', reject);
+  }).catch(async (error: unknown) => {
+    child.kill();
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  });
+  const info = JSON.parse(first) as { endpoint: string; port: number };
+  let stopping: Promise<void> | undefined;
+  return {
+    ...info,
+    directory,
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    region: 'us-east-1',
+    pid: child.pid as number,
+    stop: () =>
+      (stopping ??= (async () => {
+        child.stdin.end();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+        await rm(directory, { recursive: true, force: true });
+      })()),
+  };
+}
