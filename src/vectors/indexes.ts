@@ -54,7 +54,8 @@ export interface IndexMaintainer {
 }
 
 // Index statistics are read on every status check: without this, LanceDB 0.31 copies the centroids into them
-// (memory) and warns about it on each call. Ours is the default of LanceDB's next releases.
+// (memory) and warns about it on each call. Ours is the default of LanceDB's next releases. (Jest gives each test
+// file a copy of process.env, so `npm test` sets it in the real environment instead.)
 process.env.LANCE_INCLUDE_VECTOR_CENTROIDS ??= 'false';
 
 export const VECTOR_INDEX_PREFIX = 'vector_ivf_flat_p';
