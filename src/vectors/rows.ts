@@ -77,6 +77,33 @@ function contiguousUnits(records: readonly PreparedRecord[], dimension: number):
   return units;
 }
 
+/**
+ * The rows of a query answer, read column by column: an Arrow table's rows are proxies that look every field up
+ * through a visitor, which costs more than the search of a small indexed store.
+ */
+export function rowsOf(table: Table): Row[] {
+  const column = (name: string) => table.getChild(name);
+  const [id, kind, text, metadata, occurredAt, createdAt, writer, norm, distance, vector] = [
+    'id', 'kind', 'text', 'metadata', 'occurred_at', 'created_at', 'writer', 'norm', '_distance', 'vector',
+  ].map(column);
+  const rows: Row[] = new Array(table.numRows);
+  for (let i = 0; i < table.numRows; i++) {
+    rows[i] = {
+      id: id?.get(i) as string,
+      kind: kind?.get(i) as string,
+      text: (text?.get(i) ?? null) as string | null,
+      metadata: (metadata?.get(i) ?? null) as string | null,
+      occurred_at: occurredAt?.get(i) as bigint,
+      created_at: createdAt?.get(i) as bigint,
+      writer: (writer?.get(i) ?? null) as string | null,
+      norm: norm?.get(i) as number,
+      _distance: distance?.get(i) as number | undefined,
+      vector: vector ? (vector.get(i) as Row['vector']) : undefined,
+    };
+  }
+  return rows;
+}
+
 /** The record a batch write stored, as a search with vectors would read it back. */
 export function storedRecord(store: StoreRef, record: PreparedRecord, writer: string | null, createdAt: number): StoredRecord {
   return {

@@ -7,7 +7,7 @@ import { createTableOpener } from './open-table.js';
 import { createIndexMaintainer, type IndexLog, type IndexPolicy, type IndexStatus, type TryLock } from './indexes.js';
 import { createProcessLock, createProcessTryLock, type WithLock } from './process-lock.js';
 import type { PreparedRecord, StoredRecord } from './records.js';
-import { storedRecord, toArrowBatch, toRecord, type Row } from './rows.js';
+import { rowsOf, storedRecord, toArrowBatch, toRecord, type Row } from './rows.js';
 import { inList, recordFilter, type RecordFilterSpec } from './sql.js';
 import { storeKey } from './layout.js';
 import { isMintedGrant, type StoreGrant } from './store-grant.js';
@@ -144,7 +144,7 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
       const store = checked(grant, false);
       const rows = await withTable(store, false, async (t) => {
         if (!t) return [] as Row[];
-        return (await searchQuery(t, query, options.index.nprobes).toArray()) as Row[];
+        return rowsOf(await searchQuery(t, query, options.index.nprobes).toArrow());
       });
       // For unit vectors LanceDB's dot distance is 1 − cos: the cosine distance itself.
       return rows.map((row) => ({ record: toRecord(store, row, query.withVectors), distance: Math.min(2, Math.max(0, row._distance ?? 0)) }));
