@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ratioOf, type Figure } from './lib/report.js';
+import { leftAligned, ratioOf, type Figure } from './lib/report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -69,16 +69,13 @@ async function main(): Promise<void> {
       f.name,
       `${fmt(f.value)} ${f.unit}`.trim(),
       f.baseline ? `${fmt(f.baseline.value)} ${f.unit}`.trim() : '',
-      f.baseline ? `${ratioOf(f).toFixed(3)}×` : '',
+      Number.isFinite(ratioOf(f)) ? `${ratioOf(f).toFixed(3)}×` : '',
       f.target?.text ?? '',
       f.target ? (f.target.met ? 'met' : 'MISSED') : '',
     ]),
   );
-  const header = ['figure', 'value', 'baseline', 'ratio', 'target', ''];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   console.log('\n#### summary: every figure beside its baseline from the same run ####');
-  console.log([line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n'));
+  console.log(leftAligned(['figure', 'value', 'baseline', 'ratio', 'target', ''], rows));
   const missed = all.flatMap((r) => r.figures).filter((f) => f.target && !f.target.met).length;
   const targets = all.flatMap((r) => r.figures).filter((f) => f.target).length;
   console.log(`\ntargets: ${targets - missed} met, ${missed} missed; time: ${times.join(', ')}`);

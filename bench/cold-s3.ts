@@ -30,6 +30,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { toUnitVector } from '../src/vectors/records.js';
 import { parseIntArgs } from './lib/args.js';
+import { runBenchmark } from './lib/bench-config.js';
 import { createRng, randomUnitVector, shuffle } from './lib/random.js';
 import { report, type Figure } from './lib/report.js';
 import { formatTable, ms, summarize } from './lib/stats.js';
@@ -187,7 +188,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exit(1);
-});
+runBenchmark(main);

@@ -14,13 +14,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
-import { loadConfig } from '../src/config/env.js';
 import { createLogger } from '../src/log/logger.js';
 import { createNexusServer } from '../src/server/create-nexus-server.js';
 import { toArrowBatch } from '../src/vectors/rows.js';
 import { tableSchema } from '../src/vectors/table-schema.js';
 import { createClusteredSource } from '../test/helpers/clustered.js';
 import { parseIntArgs } from './lib/args.js';
+import { benchConfig, runBenchmark } from './lib/bench-config.js';
 import { createRng, shuffle } from './lib/random.js';
 import { report, type Figure } from './lib/report.js';
 
@@ -48,16 +48,8 @@ function body(domain: string, b: Batch, form: 'base64' | 'json', withIds: boolea
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'nexus-bench-ingest-'));
-  const config = loadConfig({
-    NEXUS_DATA_DIR: dataDir,
-    NEXUS_VECTOR_DIM: String(DIM),
-    LOG_LEVEL: 'silent',
-    NEXUS_RATE_LIMIT_PER_MINUTE: '0',
-    NEXUS_ANONYMOUS_RATE_LIMIT_PER_MINUTE: '0',
-    // Indexing is measured by the search benchmark; here it would only add background work to some paths.
-    NEXUS_INDEX_MIN_ROWS: '0',
-    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
-  });
+  // Indexing is measured by the search benchmark; here it would only add background work to some paths.
+  const config = benchConfig(dataDir, DIM, { NEXUS_INDEX_MIN_ROWS: '0' });
   const nexus = await createNexusServer(config, { log: createLogger('silent') });
   const http = createServer(nexus.yoga);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -156,7 +148,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exit(1);
-});
+runBenchmark(main);

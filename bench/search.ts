@@ -15,11 +15,11 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
-import { loadConfig } from '../src/config/env.js';
 import { createLogger } from '../src/log/logger.js';
 import { createNexusServer } from '../src/server/create-nexus-server.js';
 import { storeUri, TABLE_NAME } from '../src/vectors/layout.js';
 import { parseIntArgs } from './lib/args.js';
+import { benchConfig, runBenchmark } from './lib/bench-config.js';
 import { createClusteredSource } from '../test/helpers/clustered.js';
 import { createRng, shuffle } from './lib/random.js';
 import { report, type Figure } from './lib/report.js';
@@ -76,17 +76,7 @@ function recordsJson(source: ReturnType<typeof createClusteredSource>, domain: s
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'nexus-bench-'));
-  // DATABASE_URL (a scratch PostgreSQL database) measures the server backend; unset, embedded PGlite.
-  const databaseUrl = process.env.DATABASE_URL;
-  // Rate limits off: one token sends thousands of searches here, and the benchmark measures them, not the limiter.
-  const config = loadConfig({
-    NEXUS_DATA_DIR: dataDir,
-    NEXUS_VECTOR_DIM: String(DIM),
-    LOG_LEVEL: 'silent',
-    NEXUS_RATE_LIMIT_PER_MINUTE: '0',
-    NEXUS_ANONYMOUS_RATE_LIMIT_PER_MINUTE: '0',
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-  });
+  const config = benchConfig(dataDir, DIM);
   const nexus = await createNexusServer(config, { log: createLogger('silent') });
   const http = createServer(nexus.yoga);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -315,7 +305,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exit(1);
-});
+runBenchmark(main);

@@ -42,6 +42,7 @@ import { storeUri, TABLE_NAME } from '../src/vectors/layout.js';
 import { toUnitVector } from '../src/vectors/records.js';
 import { searchQuery } from '../src/vectors/store.js';
 import { createRng, randomUnitVector, shuffle } from './lib/random.js';
+import { runBenchmark } from './lib/bench-config.js';
 import { report, type Figure } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 import { insertTenants, linkTrees, listTree, newTenants, type BulkTenant } from './lib/tenants-bulk.js';
@@ -490,7 +491,4 @@ async function main(): Promise<void> {
   report('tenants', figures, notes);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exit(1);
-});
+runBenchmark(main);

@@ -27,12 +27,12 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as lancedb from '@lancedb/lancedb';
 import { createSchema as createBareSchema, createYoga } from 'graphql-yoga';
-import { loadConfig } from '../src/config/env.js';
 import { createLogger } from '../src/log/logger.js';
 import { createNexusServer } from '../src/server/create-nexus-server.js';
 import { storeUri, TABLE_NAME } from '../src/vectors/layout.js';
 import { searchQuery } from '../src/vectors/store.js';
 import { parseIntArgs } from './lib/args.js';
+import { benchConfig, runBenchmark } from './lib/bench-config.js';
 import { createRng, randomUnitVector, shuffle } from './lib/random.js';
 import { ratioOf, report, type Figure } from './lib/report.js';
 import { formatTable, percentile } from './lib/stats.js';
@@ -143,19 +143,8 @@ async function main(): Promise<void> {
   const wallStart = performance.now();
   const clients = opts.clients;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'nexus-bench-'));
-  const databaseUrl = process.env.DATABASE_URL;
   const tokenCache = process.env.NEXUS_TOKEN_CACHE_SECONDS;
-  // Rate limits off: one token sends tens of thousands of requests here, and the benchmark measures them, not the limiter.
-  const config = loadConfig({
-    NEXUS_DATA_DIR: dataDir,
-    NEXUS_VECTOR_DIM: String(DIM),
-    LOG_LEVEL: 'silent',
-    NEXUS_RATE_LIMIT_PER_MINUTE: '0',
-    NEXUS_ANONYMOUS_RATE_LIMIT_PER_MINUTE: '0',
-    NEXUS_SIGNUP_RATE_LIMIT_PER_HOUR: '0',
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-    ...(tokenCache ? { NEXUS_TOKEN_CACHE_SECONDS: tokenCache } : {}),
-  });
+  const config = benchConfig(dataDir, DIM, tokenCache ? { NEXUS_TOKEN_CACHE_SECONDS: tokenCache } : {});
   const nexus = await createNexusServer(config, { log: createLogger('silent') });
   const nexusHttp = createServer(nexus.yoga);
   const bareYoga = createYoga({
@@ -466,7 +455,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exit(1);
-});
+runBenchmark(main);

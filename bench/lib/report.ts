@@ -19,21 +19,25 @@ export function ratioOf(f: Figure): number {
 
 const num = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(3)) : 'n/a');
 
+/** Rows under a header, every column left-aligned and padded to its widest cell, with a rule under the header. */
+export function leftAligned(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
 /** Prints the figures as a table, then the machine-readable line. */
 export function report(benchmark: string, figures: readonly Figure[], notes: readonly string[] = []): void {
   const rows = figures.map((f) => [
     f.name,
     `${num(f.value)} ${f.unit}`,
     f.baseline ? `${f.baseline.name}: ${num(f.baseline.value)} ${f.unit}` : '',
-    f.baseline ? `${ratioOf(f).toFixed(3)}×` : '',
+    Number.isFinite(ratioOf(f)) ? `${ratioOf(f).toFixed(3)}×` : '',
     f.target?.text ?? '',
     f.target ? (f.target.met ? 'met' : 'MISSED') : '',
   ]);
-  const header = ['figure', 'value', 'baseline (same run)', 'ratio', 'target', ''];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   console.log(`\n== ${benchmark} ==`);
-  console.log([line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n'));
+  console.log(leftAligned(['figure', 'value', 'baseline (same run)', 'ratio', 'target', ''], rows));
   for (const note of notes) console.log(`  ${note}`);
   console.log(`BENCH-RESULT ${JSON.stringify({ benchmark, figures, notes })}`);
 }
