@@ -310,6 +310,8 @@ const pgUp = await postgresAvailable();
       if (state !== 'READY') await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(state).toBe('READY');
+    // READY as soon as the vector index is committed; the id index and the log line follow it.
+    for (let i = 0; i < 200 && !second.output().includes('vector index built'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(second.output()).toContain('vector index built');
   }, 240_000);
 });
