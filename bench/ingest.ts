@@ -23,6 +23,7 @@ import { parseIntArgs } from './lib/args.js';
 import { benchConfig, runBenchmark } from './lib/bench-config.js';
 import { createRng, shuffle } from './lib/random.js';
 import { report, type Figure } from './lib/report.js';
+import { float32Base64 as b64 } from '../src/vectors/records.js';
 
 const opts = parseIntArgs(process.argv.slice(2), { rows: 50_000, batch: 1000, seed: 7 });
 const DIM = 384;
@@ -34,7 +35,6 @@ interface Batch {
 }
 
 const REMEMBER = 'mutation($d: String!, $r: [RecordInput!]!) { remember(input: { domain: $d, records: $r }) { records { id } } }';
-const b64 = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 
 function body(domain: string, b: Batch, form: 'base64' | 'json', withIds: boolean): string {
   const records = b.vectors.map((v, i) => ({

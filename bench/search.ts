@@ -24,6 +24,7 @@ import { createClusteredSource } from '../test/helpers/clustered.js';
 import { createRng, shuffle } from './lib/random.js';
 import { report, type Figure } from './lib/report.js';
 import { formatTable, ms, summarize, type Summary } from './lib/stats.js';
+import { float32Base64 as b64 } from '../src/vectors/records.js';
 
 const opts = parseIntArgs(process.argv.slice(2), { rows: 100_000, queries: 200, warmup: 20, seed: 42, k: 10, recall: 100 });
 const DIM = 384;
@@ -36,7 +37,6 @@ const FUSED_TARGET = 1.3;
 const RECALL_TARGET = 0.95;
 // The benchmark's data: 200 topics of 50 sub-topics each (bench/studies/index.md, the "main" set).
 const DATA = { dim: DIM, clusters: 200, subclusters: 50, subSpread: 0.8, spread: 0.5 };
-const b64 = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 const SINGLE = `query Single($v: String!, $k: Int!, $domains: [String!]!) {

@@ -38,6 +38,7 @@ import { ratioOf, report, type Figure } from './lib/report.js';
 import { formatTable, percentile } from './lib/stats.js';
 import { runSlice, type ChildReply, type ChildRequest, type SliceResult, type Target } from './lib/throughput-client.js';
 import { createProfiler, frameLines, inclusiveLines, ownerLines, summarizeProfile, type CpuProfile, type ProfileSummary } from './lib/throughput-profile.js';
+import { float32Base64 as b64 } from '../src/vectors/records.js';
 
 const opts = parseIntArgs(process.argv.slice(2), {
   rows: 20_000,
@@ -84,7 +85,6 @@ interface Slice {
   elu: number;
 }
 
-const b64 = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 
 async function listen(server: Server): Promise<string> {
   // Long keep-alive: a socket idle while the other paths run must not be closed under the client's next request.

@@ -147,9 +147,7 @@ export async function startBenchGateway(backend: Backend, options: GatewayOption
 }
 
 /** Little-endian float32 bytes in base64, as `vectorBase64` takes them. */
-export function b64(v: Float32Array): string {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-}
+export { float32Base64 as b64 } from '../../src/vectors/records.js';
 
 /**
  * Raw LanceDB, cold: a fresh connection (the gateway's storage options and connect options, so it writes nothing and

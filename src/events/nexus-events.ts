@@ -1,6 +1,6 @@
 // The live event bus, as the rest of the code sees it: a record remembered or forgotten in a domain,
 // published per tenant and domain, and access changes. Its implementation lives in server/event-bus.ts.
-import type { StoredRecord } from '../vectors/records.js';
+import { decodeVectorBase64, float32Base64, type StoredRecord } from '../vectors/records.js';
 
 export type NexusEventType = 'REMEMBERED' | 'FORGOTTEN';
 
@@ -19,16 +19,15 @@ export interface NexusEventPayload {
 export type WireRecord = Omit<StoredRecord, 'occurredAt' | 'createdAt' | 'unit'> & { occurredAt: string; createdAt: string; unit: string | null };
 
 export function toWire(record: StoredRecord): WireRecord {
-  const unit = record.unit ? Buffer.from(record.unit.buffer, record.unit.byteOffset, record.unit.byteLength).toString('base64') : null;
+  const unit = record.unit ? float32Base64(record.unit) : null;
   return { ...record, occurredAt: record.occurredAt.toISOString(), createdAt: record.createdAt.toISOString(), unit };
 }
 
 export function fromWire(record: WireRecord): StoredRecord {
   let unit: Float32Array | null = null;
   if (record.unit !== null) {
-    const bytes = Buffer.from(record.unit, 'base64');
-    unit = new Float32Array(bytes.length / 4);
-    new Uint8Array(unit.buffer).set(bytes);
+    // Encoded by toWire on a gateway of this deployment: only the length needs reading off.
+    unit = decodeVectorBase64(record.unit, Buffer.byteLength(record.unit, 'base64') / 4, 'record.unit');
   }
   return { ...record, occurredAt: new Date(record.occurredAt), createdAt: new Date(record.createdAt), unit };
 }

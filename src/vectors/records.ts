@@ -80,6 +80,14 @@ export function assertKind(kind: string, field = 'kind'): string {
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 
+/** float32 values as little-endian bytes in padded base64: what `vectorBase64` takes, and how events carry vectors. */
+export function float32Base64(values: Float32Array): string {
+  if (LITTLE_ENDIAN) return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+  const bytes = Buffer.alloc(values.length * 4);
+  values.forEach((x, i) => bytes.writeFloatLE(x, i * 4));
+  return bytes.toString('base64');
+}
+
 /** Decodes `dimension` little-endian float32 values from base64; BAD_USER_INPUT for anything else. */
 export function decodeVectorBase64(encoded: string, dimension: number, field: string): Float32Array {
   const expected = `exactly ${dimension * 4} bytes: ${dimension} little-endian float32 values`;

@@ -15,13 +15,13 @@ import { oracleTopK } from '../helpers/vectors.js';
 import { searchQuery } from '../../src/vectors/store.js';
 import { runCli } from '../../src/cli/program.js';
 import { storeUri, TABLE_NAME } from '../../src/vectors/layout.js';
+import { float32Base64 as b64 } from '../../src/vectors/records.js';
 
 const DIM = 32;
 const REMEMBER = `mutation($d: String!, $r: [RecordInput!]!) { remember(input: { domain: $d, records: $r }) { records { id } } }`;
 const INDEX = `query($d: String!) { domain(key: $d) { recordCount index { state indexedRows unindexedRows } } }`;
 const NEAREST = `query($d: String!, $v: String!, $k: Int!) { domain(key: $d) { search(input: { vectorBase64: $v, k: $k }) { distance record { id } } } }`;
 
-const b64 = (v: Float32Array): string => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 const clustered = (seed: number) => createClusteredSource({ seed, dim: DIM, clusters: 40, subclusters: 20, subSpread: 0.8, spread: 0.5 });
 
 interface Written {
