@@ -8,19 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { S3TestServer } from '../../test/helpers/s3-server.js';
 
-export interface S3ServerProcess {
-  endpoint: string;
-  port: number;
-  accessKeyId: 'S3RVER';
-  secretAccessKey: 'S3RVER';
-  region: 'us-east-1';
-  /** Where the server keeps its objects (removed on stop). */
-  directory: string;
-  /** The child's process id (to read its RSS, say). */
-  pid: number;
-  stop(): Promise<void>;
-}
+/** The test server's own handle (test/helpers/s3-server.ts), plus the child's process id (to read its RSS, say). */
+export type S3ServerProcess = Omit<S3TestServer, typeof Symbol.asyncDispose> & { pid: number };
 
 const CHILD = fileURLToPath(new URL('./tenants-s3-child.ts', import.meta.url));
 

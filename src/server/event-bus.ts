@@ -124,7 +124,7 @@ async function listenForViewerChanges(url: string, notify: EventBusOptions['noti
       client = null;
       log.warn({ err: error instanceof Error ? error.message : undefined }, 'viewer change channel (PostgreSQL LISTEN) lost: tokens are looked up on every request until it is back');
       next.end().catch(() => undefined);
-      if (!closed) timer = setTimeout(() => void connect().catch(() => retry()), 1000);
+      retry();
     };
     next.on('error', lost);
     next.on('end', () => lost());

@@ -79,6 +79,13 @@ interface VectorIndex {
   unindexedRows: number;
 }
 
+/** What an indexed store is due: a rebuild (4× the rows it was partitioned for), an optimise, or nothing. */
+function dueOf(index: VectorIndex, deletedSinceOptimize: number, policy: IndexPolicy): 'build' | 'optimize' | null {
+  if (partitionsFor(index.indexedRows + index.unindexedRows) >= index.partitions * 2) return 'build';
+  if (index.unindexedRows >= policy.optimizeRows || deletedSinceOptimize >= policy.optimizeRows) return 'optimize';
+  return null;
+}
+
 async function vectorIndexOf(table: lancedb.Table): Promise<VectorIndex | null> {
   const found = (await table.listIndices()).find((i) => i.name.startsWith(VECTOR_INDEX_PREFIX));
   if (!found) return null;
@@ -124,10 +131,7 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
   async function needed(table: lancedb.Table, key: string): Promise<'build' | 'optimize' | null> {
     const index = await vectorIndexOf(table);
     if (!index) return (await table.countRows()) >= policy.minRows ? 'build' : null;
-    const rows = index.indexedRows + index.unindexedRows;
-    if (partitionsFor(rows) >= index.partitions * 2) return 'build';
-    if (index.unindexedRows >= policy.optimizeRows || (deletedSinceOptimize.get(key) ?? 0) >= policy.optimizeRows) return 'optimize';
-    return null;
+    return dueOf(index, deletedSinceOptimize.get(key) ?? 0, policy);
   }
 
   async function check(store: StoreRef, force: boolean): Promise<void> {
@@ -228,7 +232,7 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
       // At or past the threshold a build is due or under way (here or on another gateway).
       return { state: building.has(storeKey(store)) || rows >= policy.minRows ? 'BUILDING' : 'NONE', indexedRows: 0, unindexedRows: rows };
     }
-    const stale = index.unindexedRows >= policy.optimizeRows || partitionsFor(index.indexedRows + index.unindexedRows) >= index.partitions * 2;
-    return { state: stale ? 'STALE' : 'READY', indexedRows: index.indexedRows, unindexedRows: index.unindexedRows };
+    // STALE reads what the table says (new rows, growth); deletions counted in this process alone do not show.
+    return { state: dueOf(index, 0, policy) ? 'STALE' : 'READY', indexedRows: index.indexedRows, unindexedRows: index.unindexedRows };
   }
 }
