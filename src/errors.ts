@@ -1,7 +1,7 @@
 // Typed domain errors: plain classes with a code, thrown by every layer below the
 // API. The GraphQL edge (graphql/errors.ts) maps them to extensions.code; nothing here knows GraphQL.
 
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'INSUFFICIENT_CREDITS' | 'RATE_LIMITED';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'INSUFFICIENT_CREDITS' | 'RATE_LIMITED' | 'EMBEDDER_UNAVAILABLE';
 
 /** An error the client caused and may see: its message never carries secrets or internals. */
 export class NexusError extends Error {
@@ -59,5 +59,12 @@ export class RateLimitedError extends NexusError {
     message = 'too many requests: try again later',
   ) {
     super('RATE_LIMITED', message);
+  }
+}
+
+/** The server's embedder could not embed text for this request (unreachable, timed out, failed or answered wrongly); nothing was written. */
+export class EmbedderUnavailableError extends NexusError {
+  constructor(message = 'the embedding service is unavailable: nothing was written; try again, or send a vector') {
+    super('EMBEDDER_UNAVAILABLE', message);
   }
 }

@@ -27,6 +27,12 @@ const urlWithScheme = (schemes: string[]) =>
     }
   }, `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`);
 
+/** Languages the full-text index stems and removes stop words for (Lance's tantivy analysers). */
+export const TEXT_LANGUAGES = [
+  'Arabic', 'Danish', 'Dutch', 'English', 'Finnish', 'French', 'German', 'Greek', 'Hungarian', 'Italian',
+  'Norwegian', 'Portuguese', 'Romanian', 'Russian', 'Spanish', 'Swedish', 'Tamil', 'Turkish',
+] as const;
+
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const variables = z.object({
@@ -46,6 +52,21 @@ const variables = z.object({
   NEXUS_INDEX_MIN_ROWS: intIn(0, 1_000_000_000).default(10_000),
   NEXUS_INDEX_OPTIMIZE_ROWS: intIn(1, 1_000_000_000).default(5_000),
   NEXUS_INDEX_NPROBES: intIn(1, 4096).default(20),
+  // Full-text search (every store's BM25 index) and the server-side embedder.
+  NEXUS_TEXT_OPTIMIZE_ROWS: intIn(1, 1_000_000_000).default(1_000),
+  NEXUS_TEXT_LANGUAGE: z.enum(TEXT_LANGUAGES).default('English'),
+  NEXUS_TEXT_STEM: flag.default(true),
+  NEXUS_TEXT_STOP_WORDS: flag.default(true),
+  NEXUS_TEXT_TOKENIZER: z.enum(['simple', 'whitespace', 'ngram']).default('simple'),
+  NEXUS_EMBEDDER: z.enum(['none', 'openai']).default('none'),
+  NEXUS_EMBEDDINGS_URL: urlWithScheme(['http', 'https']).optional(),
+  NEXUS_EMBEDDINGS_MODEL: z.string().min(1).max(200).optional(),
+  NEXUS_EMBEDDINGS_API_KEY: z.string().optional(),
+  NEXUS_EMBEDDINGS_BATCH: intIn(1, 2048).default(64),
+  NEXUS_EMBEDDINGS_TIMEOUT_MS: intIn(100, 600_000).default(10_000),
+  NEXUS_EMBEDDINGS_RETRIES: intIn(0, 10).default(2),
+  NEXUS_EMBEDDINGS_CONCURRENCY: intIn(1, 256).default(4),
+  NEXUS_EMBEDDING_CREDITS: intIn(0, 1_000_000_000_000).default(0),
   NEXUS_GRAPHIQL: flag.optional(),
   REDIS_URL: urlWithScheme(['redis', 'rediss']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -97,6 +118,35 @@ export interface RateLimits {
   readonly signUpsPerHour: number;
 }
 
+/** How every store's full-text (BM25) index splits and normalises text; accents are always folded, case always lowered. */
+export interface TextSettings {
+  readonly language: (typeof TEXT_LANGUAGES)[number];
+  readonly stem: boolean;
+  readonly removeStopWords: boolean;
+  /** simple: split on anything not a letter or digit; whitespace: on spaces only; ngram: 3-grams (for scripts without spaces). */
+  readonly tokenizer: 'simple' | 'whitespace' | 'ngram';
+}
+
+/** The server-side embedder: none (text is found by BM25 only) or a server speaking OpenAI's /v1/embeddings. */
+export interface EmbedderSettings {
+  readonly provider: 'none' | 'openai';
+  /** Base URL: requests go to `${url}/embeddings`. Set when provider is openai. */
+  readonly url?: string;
+  readonly model?: string;
+  /** Sent as a bearer token; never logged. */
+  readonly apiKey?: string;
+  /** Texts per request at most. */
+  readonly batchSize: number;
+  /** One request's deadline, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Further attempts after a timeout, a network error, a 429 or a 5xx. */
+  readonly retries: number;
+  /** Requests in flight at most, for the whole process. */
+  readonly concurrency: number;
+  /** Credits burnt from the tenant's wallet per text the server embeds; 0: free. */
+  readonly creditsPerEmbedding: bigint;
+}
+
 export type SignUpMode = 'open' | 'invite' | 'closed';
 
 export interface Config {
@@ -112,8 +162,13 @@ export interface Config {
   readonly tableCacheSize: number;
   /** How long a gateway may remember who a token is (changes drop it at once on every gateway); 0: never. */
   readonly tokenCacheSeconds: number;
-  /** When a store gets an ANN index (minRows 0: never), when it is optimised, and how many partitions a query probes. */
-  readonly index: { readonly minRows: number; readonly optimizeRows: number; readonly nprobes: number };
+  /**
+   * When a store gets an ANN index (minRows 0: never), when it is optimised (rows outside the vector or the full-text
+   * index), and how many partitions a query probes.
+   */
+  readonly index: { readonly minRows: number; readonly optimizeRows: number; readonly textOptimizeRows: number; readonly nprobes: number };
+  readonly text: TextSettings;
+  readonly embedder: EmbedderSettings;
   readonly graphiql: boolean;
   readonly redisUrl?: string;
   readonly logLevel: string;
@@ -145,6 +200,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${got === undefined ? '' : ` (got ${JSON.stringify(got.slice(0, 80))})`}`);
   }
   const v = parsed.data;
+  if (v.NEXUS_EMBEDDER === 'openai') {
+    for (const name of ['NEXUS_EMBEDDINGS_URL', 'NEXUS_EMBEDDINGS_MODEL'] as const) {
+      if (v[name] === undefined) throw new ConfigError(name, 'is required when NEXUS_EMBEDDER is openai');
+    }
+  }
   const dataDir = path.resolve(v.NEXUS_DATA_DIR);
   const storage = v.NEXUS_STORAGE_URI ?? path.join(dataDir, 'vectors');
   const production = v.NODE_ENV === 'production';
@@ -161,7 +221,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     index: Object.freeze({
       minRows: v.NEXUS_INDEX_MIN_ROWS === 0 ? Number.POSITIVE_INFINITY : v.NEXUS_INDEX_MIN_ROWS,
       optimizeRows: v.NEXUS_INDEX_OPTIMIZE_ROWS,
+      textOptimizeRows: v.NEXUS_TEXT_OPTIMIZE_ROWS,
       nprobes: v.NEXUS_INDEX_NPROBES,
+    }),
+    text: Object.freeze({
+      language: v.NEXUS_TEXT_LANGUAGE,
+      stem: v.NEXUS_TEXT_STEM,
+      removeStopWords: v.NEXUS_TEXT_STOP_WORDS,
+      tokenizer: v.NEXUS_TEXT_TOKENIZER,
+    }),
+    embedder: Object.freeze({
+      provider: v.NEXUS_EMBEDDER,
+      url: v.NEXUS_EMBEDDINGS_URL?.replace(/\/+$/, ''),
+      model: v.NEXUS_EMBEDDINGS_MODEL,
+      apiKey: v.NEXUS_EMBEDDINGS_API_KEY,
+      batchSize: v.NEXUS_EMBEDDINGS_BATCH,
+      timeoutMs: v.NEXUS_EMBEDDINGS_TIMEOUT_MS,
+      retries: v.NEXUS_EMBEDDINGS_RETRIES,
+      concurrency: v.NEXUS_EMBEDDINGS_CONCURRENCY,
+      creditsPerEmbedding: BigInt(v.NEXUS_EMBEDDING_CREDITS),
     }),
     graphiql: v.NEXUS_GRAPHIQL ?? !production,
     redisUrl: v.REDIS_URL,
