@@ -13,6 +13,9 @@ const MAX_BALANCE = 9n * 10n ** 18n;
 
 export type CreditKind = 'BURN' | 'TOP_UP';
 
+/** What a balance change needs of the database: the client, or a transaction (a burn made with a write). */
+export type CreditsClient = Pick<PrismaClient, '$queryRaw' | 'wallet' | 'ledgerEntry'>;
+
 export interface CreditRequest {
   tenantId: string;
   /** The surface that burns; null for the owner. */
@@ -41,7 +44,7 @@ function validate(req: CreditRequest): void {
   }
 }
 
-async function walletOf(prisma: PrismaClient, tenantId: string): Promise<Wallet> {
+async function walletOf(prisma: CreditsClient, tenantId: string): Promise<Wallet> {
   const wallet = await prisma.wallet.findUnique({ where: { tenantId } });
   if (!wallet) throw new NotFoundError('wallet', tenantId);
   return wallet;
@@ -52,7 +55,7 @@ async function walletOf(prisma: PrismaClient, tenantId: string): Promise<Wallet>
  * The UPDATE takes the wallet's row lock, so concurrent burns serialise on it and
  * the `balance >= amount` test sees the committed balance: no overdraft, no retry.
  */
-async function apply(prisma: PrismaClient, kind: CreditKind, req: CreditRequest): Promise<CreditResult> {
+async function apply(prisma: CreditsClient, kind: CreditKind, req: CreditRequest): Promise<CreditResult> {
   validate(req);
   const delta = kind === 'BURN' ? -req.amount : req.amount;
   let inserted: AppliedRow[] = [];
@@ -109,8 +112,8 @@ function normalise(row: LedgerEntry): LedgerEntry {
   };
 }
 
-export const burnCredits = (prisma: PrismaClient, req: CreditRequest) => apply(prisma, 'BURN', req);
-export const topUpCredits = (prisma: PrismaClient, req: CreditRequest) => apply(prisma, 'TOP_UP', { ...req, surfaceId: null });
+export const burnCredits = (prisma: CreditsClient, req: CreditRequest) => apply(prisma, 'BURN', req);
+export const topUpCredits = (prisma: CreditsClient, req: CreditRequest) => apply(prisma, 'TOP_UP', { ...req, surfaceId: null });
 
 export interface LedgerPage {
   walletId: string;

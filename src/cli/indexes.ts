@@ -32,6 +32,7 @@ async function withStores<T>(cli: CliContext, db: Database, fn: (vectors: Vector
     tryLock: db.tryWithSharedLock,
     // The operator's command builds; nothing here builds on its own.
     index: { ...config.index, minRows: Number.POSITIVE_INFINITY },
+    text: config.text,
   });
   try {
     return await fn(vectors);

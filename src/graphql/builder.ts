@@ -14,7 +14,8 @@ export interface MountShape {
 
 export interface HitShape {
   record: StoredRecord;
-  distance: number;
+  /** Null for a hit ranked by text alone. */
+  distance: number | null;
   score: number;
 }
 

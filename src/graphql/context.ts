@@ -8,6 +8,7 @@ import type { Viewer } from '../auth/viewer.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { VectorStores } from '../vectors/store.js';
 import type { Loaders } from './loaders/create-loaders.js';
+import type { Embedder } from '../embeddings/embedder.js';
 import { UnauthenticatedError } from '../errors.js';
 
 /** The long-lived parts of a server, made once at start-up and shared by all requests. */
@@ -15,6 +16,8 @@ export interface Services {
   readonly config: Config;
   readonly db: Database;
   readonly vectors: VectorStores;
+  /** The server's embedder (NEXUS_EMBEDDER); null: text is searched by BM25 only. */
+  readonly embedder: Embedder | null;
   readonly events: NexusEvents;
   readonly rateLimits: RateLimits;
   readonly log: Logger;

@@ -45,7 +45,9 @@ export const ruleTree = {
     nexusEvents: canSubscribe,
   },
   // Public facts about the deployment.
-  ServerInfo: each(allow, 'vectorDimension', 'version'),
+  ServerInfo: each(allow, 'vectorDimension', 'version', 'embedder', 'textSearch'),
+  EmbedderInfo: each(allow, 'provider', 'model', 'creditsPerEmbedding'),
+  TextSearchInfo: each(allow, 'language', 'stemming', 'stopWords', 'tokenizer'),
   // signUp's answer goes to a caller who has no token yet; what it holds is checked by the types below.
   SignUpPayload: each(allow, 'ownerToken', 'tenant'),
   // The tenant's own objects: only its tokens (or its fresh signUp) reach them. Lists and references inside
@@ -60,7 +62,7 @@ export const ruleTree = {
   Viewer: each(isAuthenticated, 'role', 'tenant', 'surface'),
   Mount: each(isAuthenticated, 'domain', 'access'),
   LedgerEntry: each(isAuthenticated, 'id', 'amount', 'balanceAfter', 'reason', 'idempotencyKey', 'surface', 'createdAt'),
-  Record: each(isAuthenticated, 'id', 'scope', 'domain', 'surface', 'kind', 'text', 'metadata', 'occurredAt', 'createdAt', 'vector'),
+  Record: each(isAuthenticated, 'id', 'scope', 'domain', 'surface', 'kind', 'text', 'metadata', 'occurredAt', 'createdAt', 'vector', 'hasVector'),
   Hit: each(isAuthenticated, 'record', 'distance', 'score'),
   SearchResult: each(isAuthenticated, 'hits'),
   RememberPayload: each(isAuthenticated, 'records'),

@@ -5,14 +5,18 @@ import { grantStores, type StoreGrant } from '../auth/access.js';
 import { BadUserInputError, NotFoundError } from '../errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import { toWire, type NexusEvents } from '../events/nexus-events.js';
-import { assertRecordId, prepareRecords, type RecordInput, type Scope, type StoredRecord } from '../vectors/records.js';
+import { assertRecordId, prepareRecords, recordsToEmbed, type RecordInput, type Scope, type StoredRecord } from '../vectors/records.js';
 import type { VectorStores } from '../vectors/store.js';
+import type { Embedder } from '../embeddings/embedder.js';
+import { embeddingBurn, embedTexts, withBurn } from '../embeddings/metered.js';
 
 export interface MemoryDeps {
   readonly db: { readonly prisma: PrismaClient };
   readonly vectors: VectorStores;
   readonly events: NexusEvents;
-  readonly config: { readonly vectorDimension: number };
+  /** The server's embedder; null: text without a vector is stored as text only. */
+  readonly embedder: Embedder | null;
+  readonly config: { readonly vectorDimension: number; readonly embedder: { readonly creditsPerEmbedding: bigint } };
 }
 
 export interface StoreChoice {
@@ -39,10 +43,22 @@ async function assertDomainsExist(prisma: PrismaClient, viewer: Viewer, keys: re
   if (missing !== undefined) throw new NotFoundError('domain', missing);
 }
 
+/**
+ * Writes a batch to one store, all or nothing. With an embedder, text given without a vector is embedded first
+ * (EMBEDDER_UNAVAILABLE: nothing written) and paid for in the same request (INSUFFICIENT_CREDITS: nothing written).
+ */
 export async function remember(deps: MemoryDeps, viewer: Viewer, choice: StoreChoice, records: readonly RecordInput[]): Promise<StoredRecord[]> {
   const grant = await writeGrant(deps, viewer, choice);
-  const prepared = prepareRecords(records, deps.config.vectorDimension);
-  const stored = await deps.vectors.upsert(grant, prepared);
+  const dimension = deps.config.vectorDimension;
+  // Validated whole before the embedder is asked anything.
+  let prepared = prepareRecords(records, dimension);
+  const toEmbed = deps.embedder ? recordsToEmbed(records) : [];
+  if (deps.embedder && toEmbed.length > 0) {
+    const vectors = await embedTexts(deps.embedder, toEmbed.map((i) => records[i]?.text ?? ''));
+    prepared = prepareRecords(records, dimension, Date.now(), new Map(toEmbed.map((index, j) => [index, vectors[j] as Float32Array])));
+  }
+  const burn = embeddingBurn(deps, viewer, toEmbed.length, 'remember');
+  const stored = await withBurn(deps.db.prisma, burn, () => deps.vectors.upsert(grant, prepared));
   if (grant.store.scope === 'DOMAIN') {
     for (const record of stored) {
       deps.events.publish({ type: 'REMEMBERED', tenantId: viewer.tenantId, domainKey: grant.store.domainKey, surfaceId: grant.writerSurfaceId, record: toWire(record) });

@@ -22,6 +22,8 @@ import { useQueryLimits } from './use-query-limits.js';
 import { createEarlyViewer } from './use-early-viewer.js';
 import { useRequestLog } from './use-request-log.js';
 import { storageOptionsFor } from './storage-options.js';
+import { createEmbedder, probeEmbedder } from '../embeddings/embedder.js';
+import { embedQueries } from '../embeddings/metered.js';
 
 export interface NexusServer {
   readonly yoga: YogaServerInstance<ServerContext, NexusContext>;
@@ -51,6 +53,10 @@ type ServerContext = { req?: IncomingMessage };
 
 export async function createNexusServer(config: Config, options: { log?: Logger } = {}): Promise<NexusServer> {
   const log = options.log ?? createLogger(config.logLevel);
+  // The embedder is checked first (one probe request): a wrong dimension or an unreachable server stops start-up
+  // with a ConfigError naming the variable, before anything is opened.
+  const embedder = createEmbedder(config.embedder, config.vectorDimension, log.child({ component: 'embedder' }));
+  if (embedder) await probeEmbedder(embedder, config.vectorDimension);
   const db = await createDatabase(config);
   if (db.migrations.applied.length) log.info({ applied: db.migrations.applied }, 'migrations applied');
   if (db.migrations.modified.length) log.warn({ modified: db.migrations.modified }, 'applied migrations were edited afterwards');
@@ -62,6 +68,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     withLock: db.withSharedLock,
     tryLock: db.tryWithSharedLock,
     index: config.index,
+    text: config.text,
     log: log.child({ component: 'index' }),
   });
   const events = await createEventBus(config.redisUrl, log, {
@@ -73,7 +80,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     throw error;
   });
   const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
-  const services: Services = { config, db, vectors, events, rateLimits, log };
+  const services: Services = { config, db, vectors, embedder, events, rateLimits, log };
   const requestIds = new WeakMap<Request, string>();
   const viewers = createViewerCache(db.prisma, { maxAgeMs: config.tokenCacheSeconds * 1000, maxEntries: 10_000, channelUp: events.viewersChannelUp });
   events.onViewersChanged((tenantId) => viewers.invalidateTenant(tenantId));
@@ -124,7 +131,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
       return {
         services,
         viewer,
-        loaders: createLoaders(db.prisma, vectors),
+        loaders: createLoaders(db.prisma, vectors, embedder && viewer ? (texts) => embedQueries(services, viewer, texts) : undefined),
         log: log.child({ requestId }),
         requestId,
         signedUpTenantIds: new Set<string>(),

@@ -18,7 +18,14 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const started = performance.now();
-  const nexus = await createNexusServer(config, { log });
+  const nexus = await createNexusServer(config, { log }).catch((error: unknown) => {
+    // A setting found wrong only by using it (the embedder's dimension, its URL): one line naming the variable.
+    if (error instanceof ConfigError) {
+      console.error(`nexus: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  });
   const http = createServer(nexus.yoga);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

@@ -1,11 +1,14 @@
 // The index lifecycle of a store. A store is searched flat (exact) while small; once it holds minRows records an
 // IVF_FLAT index (dot metric, √rows partitions) is built in the background, beside a BTREE on `id` for upserts.
 // Rows written later are searched flat beside the index until an optimise folds them in; a table that has grown
-// 4× past its partitioning is rebuilt. Builds never block reads or writes, run once at a time per table on every
+// 4× past its partitioning is rebuilt. The full-text (BM25) index every table is made with is folded by the same
+// optimise, after fewer rows (flat BM25 costs about 3 µs a row), and rebuilt when the text settings change. Builds never block reads or writes, run once at a time per table on every
 // gateway (a try-lock they all share), and a failed or killed build leaves the flat table and is retried.
 // Parameters and thresholds were chosen by measurement: bench/studies/index.md.
 import * as lancedb from '@lancedb/lancedb';
+import type { TextSettings } from '../config/env.js';
 import { storeKey, type StoreRef } from './layout.js';
+import { createTextIndex, TEXT_INDEX_PREFIX, textIndexName } from './text-search.js';
 
 export type IndexState = 'NONE' | 'BUILDING' | 'READY' | 'STALE';
 
@@ -22,6 +25,8 @@ export interface IndexPolicy {
   minRows: number;
   /** Unindexed rows (or deleted rows) after which the store is optimised. */
   optimizeRows: number;
+  /** Rows outside the full-text index after which the store is optimised. */
+  textOptimizeRows: number;
   /** IVF partitions probed per query. */
   nprobes: number;
 }
@@ -43,6 +48,8 @@ export interface IndexMaintainer {
   /** A store seen for the first time by this process: schedules a check (a crashed build is retried so). */
   noteOpened(store: StoreRef): void;
   status(store: StoreRef, table: lancedb.Table | null): Promise<IndexStatus>;
+  /** A table found without a full-text index (made before they existed): builds it now, or waits for the gateway that is. */
+  ensureTextIndex(store: StoreRef, table: lancedb.Table): Promise<void>;
   /** Builds the index now, replacing any, whatever the thresholds say (the operator's command). */
   rebuild(store: StoreRef): Promise<IndexStatus>;
   /** Resolves once no check or build of this process is running or queued (tests, shutdown). */
@@ -50,7 +57,7 @@ export interface IndexMaintainer {
   /** Drops the checks still waiting on their first-open delay (shutdown). */
   cancelDelayed(): void;
   /** Index builds and optimisations this process has run (for metrics). */
-  stats(): { builds: number; optimizations: number; failures: number };
+  stats(): { builds: number; textBuilds: number; optimizations: number; failures: number };
 }
 
 // Index statistics are read on every status check: without this, LanceDB 0.31 copies the centroids into them
@@ -79,6 +86,14 @@ interface VectorIndex {
   unindexedRows: number;
 }
 
+interface TableIndexes {
+  vector: VectorIndex | null;
+  /** The full-text index, with its name (it carries its settings) and the rows it does not cover yet. */
+  text: { name: string; unindexedRows: number } | null;
+}
+
+type Work = 'build' | 'text' | 'optimize';
+
 /** What an indexed store is due: a rebuild (4× the rows it was partitioned for), an optimise, or nothing. */
 function dueOf(index: VectorIndex, deletedSinceOptimize: number, policy: IndexPolicy): 'build' | 'optimize' | null {
   if (partitionsFor(index.indexedRows + index.unindexedRows) >= index.partitions * 2) return 'build';
@@ -86,16 +101,27 @@ function dueOf(index: VectorIndex, deletedSinceOptimize: number, policy: IndexPo
   return null;
 }
 
-async function vectorIndexOf(table: lancedb.Table): Promise<VectorIndex | null> {
-  const found = (await table.listIndices()).find((i) => i.name.startsWith(VECTOR_INDEX_PREFIX));
-  if (!found) return null;
-  const stats = await table.indexStats(found.name);
-  if (!stats) return null;
-  return { name: found.name, partitions: Number(found.name.slice(VECTOR_INDEX_PREFIX.length)) || 1, indexedRows: stats.numIndexedRows, unindexedRows: stats.numUnindexedRows };
+/** The table's vector and full-text indexes, from one listing (it carries the row counts). */
+async function indexesOf(table: lancedb.Table): Promise<TableIndexes> {
+  const listed = await table.listIndices();
+  const counts = async (index: lancedb.IndexConfig) => {
+    if (index.numIndexedRows !== undefined && index.numUnindexedRows !== undefined) return { indexed: index.numIndexedRows, unindexed: index.numUnindexedRows };
+    const stats = await table.indexStats(index.name);
+    return { indexed: stats?.numIndexedRows ?? 0, unindexed: stats?.numUnindexedRows ?? 0 };
+  };
+  const vectorIndex = listed.find((i) => i.name.startsWith(VECTOR_INDEX_PREFIX));
+  const textIndex = listed.find((i) => i.name.startsWith(TEXT_INDEX_PREFIX));
+  const v = vectorIndex ? await counts(vectorIndex) : null;
+  const t = textIndex ? await counts(textIndex) : null;
+  return {
+    vector: vectorIndex && v ? { name: vectorIndex.name, partitions: Number(vectorIndex.name.slice(VECTOR_INDEX_PREFIX.length)) || 1, indexedRows: v.indexed, unindexedRows: v.unindexed } : null,
+    text: textIndex && t ? { name: textIndex.name, unindexedRows: t.unindexed } : null,
+  };
 }
 
-export function createIndexMaintainer(options: { withTable: WithTable; tryLock: TryLock; policy: IndexPolicy; log: IndexLog }): IndexMaintainer {
+export function createIndexMaintainer(options: { withTable: WithTable; tryLock: TryLock; policy: IndexPolicy; text: TextSettings; log: IndexLog }): IndexMaintainer {
   const { policy, log } = options;
+  const textName = textIndexName(options.text);
   // Per store: a check running, and whether another was asked for meanwhile.
   const running = new Map<string, Promise<void>>();
   const again = new Set<string>();
@@ -104,7 +130,7 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
   const deletedSinceOptimize = new Map<string, number>();
   const seen = new Set<string>();
   const delayed = new Set<NodeJS.Timeout>();
-  const counters = { builds: 0, optimizations: 0, failures: 0 };
+  const counters = { builds: 0, textBuilds: 0, optimizations: 0, failures: 0 };
 
   function schedule(store: StoreRef): void {
     const key = storeKey(store);
@@ -127,11 +153,18 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
     running.set(key, run);
   }
 
-  /** What the store needs now: nothing, a first build, a rebuild for growth, or an optimise. */
-  async function needed(table: lancedb.Table, key: string): Promise<'build' | 'optimize' | null> {
-    const index = await vectorIndexOf(table);
-    if (!index) return (await table.countRows()) >= policy.minRows ? 'build' : null;
-    return dueOf(index, deletedSinceOptimize.get(key) ?? 0, policy);
+  /**
+   * What the store needs now: its full-text index (missing, or made with other settings), a first vector build, a
+   * rebuild for growth, an optimise, or nothing.
+   */
+  async function needed(table: lancedb.Table, key: string): Promise<Work | null> {
+    const { vector, text } = await indexesOf(table);
+    if (!text || text.name !== textName) return 'text';
+    if (!vector) {
+      if ((await table.countRows()) >= policy.minRows && (await table.countRows('vector IS NOT NULL')) >= policy.minRows) return 'build';
+      return text.unindexedRows >= policy.textOptimizeRows ? 'optimize' : null;
+    }
+    return dueOf(vector, deletedSinceOptimize.get(key) ?? 0, policy) ?? (text.unindexedRows >= policy.textOptimizeRows ? 'optimize' : null);
   }
 
   async function check(store: StoreRef, force: boolean): Promise<void> {
@@ -145,9 +178,21 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
         // Asked again under the lock: another gateway may have just done it.
         const work = force ? 'build' : await needed(table, key);
         if (work === 'build') await build(table, key);
+        else if (work === 'text') await buildText(table, key);
         else if (work === 'optimize') await optimize(table, key);
       });
     });
+  }
+
+  async function buildText(table: lancedb.Table, key: string): Promise<void> {
+    const started = performance.now();
+    const previous = (await table.listIndices()).filter((i) => i.name.startsWith(TEXT_INDEX_PREFIX) && i.name !== textName);
+    await createTextIndex(table, options.text);
+    // An index made with other settings goes once its replacement exists: text search never lacks one.
+    for (const old of previous) await table.dropIndex(old.name);
+    failedAt.delete(key);
+    counters.textBuilds += 1;
+    log.info({ store: key, ms: Math.round(performance.now() - started) }, 'full-text index built');
   }
 
   async function build(table: lancedb.Table, key: string): Promise<void> {
@@ -156,12 +201,13 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
       const started = performance.now();
       const rows = await table.countRows();
       const partitions = partitionsFor(rows);
-      const previous = await vectorIndexOf(table);
+      const previous = (await indexesOf(table)).vector;
       const name = `${VECTOR_INDEX_PREFIX}${partitions}`;
       log.info({ store: key, rows, partitions }, 'building vector index');
       await table.createIndex('vector', { config: lancedb.Index.ivfFlat({ distanceType: 'dot', numPartitions: partitions }), name, replace: true });
       if (previous && previous.name !== name) await table.dropIndex(previous.name);
       if (!(await table.listIndices()).some((i) => i.name === ID_INDEX)) await table.createIndex('id', { config: lancedb.Index.btree(), name: ID_INDEX });
+      if ((await indexesOf(table)).text?.name !== textName) await buildText(table, key);
       deletedSinceOptimize.delete(key);
       failedAt.delete(key);
       counters.builds += 1;
@@ -203,6 +249,16 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
       delayed.add(timer);
     },
     status,
+    async ensureTextIndex(store, table) {
+      const key = storeKey(store);
+      for (let attempt = 0; ; attempt++) {
+        if ((await indexesOf(table)).text) return;
+        if (await options.tryLock(`nexus-index:${key}`, () => buildText(table, key))) return;
+        // Another gateway holds the store's index lock: its build (or this one) is awaited, briefly.
+        if (attempt >= 50) throw new Error(`the full-text index of ${key} is being built by another process; try again shortly`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
     async rebuild(store) {
       const key = storeKey(store);
       // Waits for this process's own check of the store first, then builds under the shared lock.
@@ -226,7 +282,7 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
 
   async function status(store: StoreRef, table: lancedb.Table | null): Promise<IndexStatus> {
     if (!table) return { state: 'NONE', indexedRows: 0, unindexedRows: 0 };
-    const index = await vectorIndexOf(table);
+    const index = (await indexesOf(table)).vector;
     if (!index) {
       const rows = await table.countRows();
       // At or past the threshold a build is due or under way (here or on another gateway).

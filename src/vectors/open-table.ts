@@ -25,7 +25,16 @@ async function hasLocalTable(uri: string): Promise<boolean> {
   }
 }
 
-export function createTableOpener(options: { root: string; schema: Schema; storageOptions?: Record<string, string>; withCreateLock: WithLock }): TableOpener {
+export interface TableOpenerOptions {
+  root: string;
+  schema: Schema;
+  storageOptions?: Record<string, string>;
+  withCreateLock: WithLock;
+  /** Runs on a table just created, still under the creation lock (its full-text index is made here). */
+  onCreate?: (table: lancedb.Table) => Promise<void>;
+}
+
+export function createTableOpener(options: TableOpenerOptions): TableOpener {
   const local = !options.root.startsWith('s3://');
   return async (store, create) => {
     const uri = storeUri(options.root, store);
@@ -49,9 +58,12 @@ export function createTableOpener(options: { root: string; schema: Schema; stora
         if (!create) return null;
         const listed = (await db.tableNames()).includes(TABLE_NAME);
         if (!listed) {
-          return options.withCreateLock(`nexus-table:${storeKey(store)}`, async () =>
-            (await db.tableNames()).includes(TABLE_NAME) ? db.openTable(TABLE_NAME) : db.createEmptyTable(TABLE_NAME, options.schema),
-          );
+          return options.withCreateLock(`nexus-table:${storeKey(store)}`, async () => {
+            if ((await db.tableNames()).includes(TABLE_NAME)) return db.openTable(TABLE_NAME);
+            const table = await db.createEmptyTable(TABLE_NAME, options.schema);
+            await options.onCreate?.(table);
+            return table;
+          });
         }
         if (attempt >= 6) throw error;
         await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));

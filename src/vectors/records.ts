@@ -42,7 +42,7 @@ export interface RecordInput {
   occurredAt?: Date | null;
 }
 
-/** A validated record ready to store: unit vector plus its original length. */
+/** A validated record ready to store: unit vector plus its original length, or text alone (unit null, norm 0). */
 export interface PreparedRecord {
   id: string;
   /** True when the writer named the id (it may replace a stored record); false for a new server-assigned UUID. */
@@ -51,7 +51,8 @@ export interface PreparedRecord {
   text: string | null;
   metadata: string | null;
   occurredAt: number;
-  unit: Float32Array;
+  /** Null for a text-only record: found by full-text search, never by vector search. */
+  unit: Float32Array | null;
   norm: number;
 }
 
@@ -151,7 +152,11 @@ function metadataProblem(value: unknown, depth: number): string | null {
   return null;
 }
 
-export function prepareRecords(inputs: readonly RecordInput[], dimension: number, now = Date.now()): PreparedRecord[] {
+/**
+ * Validates a batch. A record needs a vector, or text: text alone is kept as a text-only record unless `embedded`
+ * holds a vector for its index (the server's embedder made it).
+ */
+export function prepareRecords(inputs: readonly RecordInput[], dimension: number, now = Date.now(), embedded?: ReadonlyMap<number, ArrayLike<number>>): PreparedRecord[] {
   if (inputs.length === 0) throw new BadUserInputError('records must not be empty', 'records');
   if (inputs.length > MAX_RECORDS_PER_BATCH) throw new BadUserInputError(`at most ${MAX_RECORDS_PER_BATCH} records per call`, 'records');
   const seen = new Set<string>();
@@ -163,15 +168,10 @@ export function prepareRecords(inputs: readonly RecordInput[], dimension: number
     const id = idGiven ? assertRecordId(String(r.id), `${at}.id`) : randomUUID();
     if (seen.has(id)) throw new BadUserInputError(`${at}.id repeats an id of this batch`, `${at}.id`);
     seen.add(id);
-    const vector = inputVector(r, dimension, at);
-    if (vector == null) {
-      throw new BadUserInputError(`${at}.vector is required: no embedder is configured on this server, so text alone cannot be embedded`, `${at}.vector`);
-    }
-    const text = r.text ?? null;
-    if (text !== null) {
-      // Checked for size first: the character scan below is then bounded too.
-      if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES) throw new BadUserInputError(`${at}.text must be at most 64 KiB`, `${at}.text`);
-      assertCleanText(text, `${at}.text`, { lines: true });
+    const given = inputVector(r, dimension, at);
+    const text = checkedText(r.text, at);
+    if (given == null && (text === null || text.trim() === '')) {
+      throw new BadUserInputError(`${at} needs a vector or text that is not blank (text alone is found by full-text search)`, `${at}.vector`);
     }
     let metadata: string | null = null;
     if (r.metadata !== undefined && r.metadata !== null) {
@@ -181,8 +181,29 @@ export function prepareRecords(inputs: readonly RecordInput[], dimension: number
       if (Buffer.byteLength(metadata, 'utf8') > MAX_METADATA_BYTES) throw new BadUserInputError(`${at}.metadata must be at most 64 KiB of JSON`, `${at}.metadata`);
     }
     const occurredAt = r.occurredAt ? r.occurredAt.getTime() : now;
-    const field = r.vectorBase64 != null ? `${at}.vectorBase64` : `${at}.vector`;
+    const kind = assertKind(r.kind, `${at}.kind`);
+    const vector = given ?? embedded?.get(i) ?? null;
+    if (vector == null) return { id, idGiven, kind, text, metadata, occurredAt, unit: null, norm: 0 };
+    const field = given == null ? `${at}.text` : r.vectorBase64 != null ? `${at}.vectorBase64` : `${at}.vector`;
     const { unit, norm } = toUnitVector(vector, dimension, field, units.subarray(i * dimension, (i + 1) * dimension));
-    return { id, idGiven, kind: assertKind(r.kind, `${at}.kind`), text, metadata, occurredAt, unit, norm };
+    return { id, idGiven, kind, text, metadata, occurredAt, unit, norm };
   });
+}
+
+/** The record's text, checked (at most 64 KiB, clean characters); null when absent. */
+function checkedText(text: string | null | undefined, at: string): string | null {
+  if (text == null) return null;
+  // Checked for size first: the character scan below is then bounded too.
+  if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES) throw new BadUserInputError(`${at}.text must be at most 64 KiB`, `${at}.text`);
+  assertCleanText(text, `${at}.text`, { lines: true });
+  return text;
+}
+
+/** Indexes of the records the server must embed: text and no vector given. */
+export function recordsToEmbed(inputs: readonly RecordInput[]): number[] {
+  const indexes: number[] = [];
+  inputs.forEach((r, i) => {
+    if (r.vector == null && r.vectorBase64 == null && r.text != null && r.text.trim() !== '') indexes.push(i);
+  });
+  return indexes;
 }

@@ -15,8 +15,10 @@ export type Row = {
   created_at: bigint | number;
   writer: string | null;
   norm: number;
-  vector?: ArrayLike<number> | { toArray(): ArrayLike<number> };
+  vector?: ArrayLike<number> | { toArray(): ArrayLike<number> } | null;
   _distance?: number;
+  /** A full-text hit's BM25 score. */
+  _score?: number;
 };
 
 /**
@@ -49,7 +51,10 @@ export function toArrowBatch(schema: Schema, records: readonly PreparedRecord[],
         return arrow.makeData({ type: new arrow.Float64(), length: n, nullCount: 0, data: Float64Array.from(records, (r) => r.norm) });
       case 'vector': {
         const child = arrow.makeData({ type: new arrow.Float32(), length: n * dimension, nullCount: 0, data: units });
-        return arrow.makeData({ type: vectorField.type as FixedSizeList<Float32>, length: n, nullCount: 0, child });
+        // Text-only records are null entries (their slots in the child stay zeros).
+        const missing = records.filter((r) => r.unit === null).length;
+        const nullBitmap = missing === 0 ? undefined : validity(records.map((r) => r.unit !== null));
+        return arrow.makeData({ type: vectorField.type as FixedSizeList<Float32>, length: n, nullCount: missing, nullBitmap, child });
       }
       default:
         throw new Error(`no value for column ${name}`);
@@ -66,14 +71,30 @@ function strings(values: readonly (string | null)[]): Data<Utf8> {
   return builder.finish().flush();
 }
 
-/** The batch's unit vectors as one Float32Array: the shared buffer when they already lie side by side, else a copy. */
+/** An Arrow validity bitmap (least significant bit first). */
+function validity(valid: readonly boolean[]): Uint8Array {
+  const bits = new Uint8Array(Math.ceil(valid.length / 8));
+  valid.forEach((ok, i) => {
+    if (ok) bits[i >> 3] = (bits[i >> 3] as number) | (1 << (i & 7));
+  });
+  return bits;
+}
+
+/**
+ * The batch's unit vectors as one Float32Array, zeros for text-only records: the shared buffer when they already
+ * lie side by side (records.ts writes them so), else a copy.
+ */
 function contiguousUnits(records: readonly PreparedRecord[], dimension: number): Float32Array {
-  const first = records[0]?.unit;
-  if (first && records.every((r, i) => r.unit.buffer === first.buffer && r.unit.byteOffset === first.byteOffset + i * dimension * 4)) {
-    return new Float32Array(first.buffer, first.byteOffset, records.length * dimension);
+  const base = records.find((r) => r.unit !== null)?.unit;
+  const start = base ? base.byteOffset - records.findIndex((r) => r.unit !== null) * dimension * 4 : 0;
+  if (base && start >= 0 && start + records.length * dimension * 4 <= base.buffer.byteLength) {
+    const shared = new Float32Array(base.buffer, start, records.length * dimension);
+    if (records.every((r, i) => r.unit === null || (r.unit.buffer === base.buffer && r.unit.byteOffset === start + i * dimension * 4))) return shared;
   }
   const units = new Float32Array(records.length * dimension);
-  records.forEach((r, i) => units.set(r.unit, i * dimension));
+  records.forEach((r, i) => {
+    if (r.unit) units.set(r.unit, i * dimension);
+  });
   return units;
 }
 
@@ -83,8 +104,8 @@ function contiguousUnits(records: readonly PreparedRecord[], dimension: number):
  */
 export function rowsOf(table: Table): Row[] {
   const column = (name: string) => table.getChild(name);
-  const [id, kind, text, metadata, occurredAt, createdAt, writer, norm, distance, vector] = [
-    'id', 'kind', 'text', 'metadata', 'occurred_at', 'created_at', 'writer', 'norm', '_distance', 'vector',
+  const [id, kind, text, metadata, occurredAt, createdAt, writer, norm, distance, score, vector] = [
+    'id', 'kind', 'text', 'metadata', 'occurred_at', 'created_at', 'writer', 'norm', '_distance', '_score', 'vector',
   ].map(column);
   const rows: Row[] = new Array(table.numRows);
   for (let i = 0; i < table.numRows; i++) {
@@ -98,7 +119,8 @@ export function rowsOf(table: Table): Row[] {
       writer: (writer?.get(i) ?? null) as string | null,
       norm: norm?.get(i) as number,
       _distance: distance?.get(i) as number | undefined,
-      vector: vector ? (vector.get(i) as Row['vector']) : undefined,
+      _score: score?.get(i) as number | undefined,
+      vector: vector ? ((vector.get(i) ?? null) as Row['vector']) : undefined,
     };
   }
   return rows;

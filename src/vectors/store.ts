@@ -13,6 +13,8 @@ import { storeKey } from './layout.js';
 import { isMintedGrant, type StoreGrant } from './store-grant.js';
 import { createTableCache } from './table-cache.js';
 import { searchColumns, tableSchema } from './table-schema.js';
+import { createTextIndex, holdsPhrase, isMissingTextIndex, phraseWords, textQuery } from './text-search.js';
+import type { TextSettings } from '../config/env.js';
 
 export type { StoredRecord };
 
@@ -30,10 +32,13 @@ export interface VectorStoreOptions {
   tryLock?: TryLock;
   /** When stores get an ANN index and are optimised. */
   index: IndexPolicy;
+  /** How every store's full-text index reads text. */
+  text: TextSettings;
   log?: IndexLog;
 }
 
-export interface SearchQuery {
+/** A nearest-neighbour query of one store. */
+export interface VectorQuerySpec {
   /** Unit-length query vector. */
   unit: Float32Array;
   k: number;
@@ -41,10 +46,29 @@ export interface SearchQuery {
   withVectors: boolean;
 }
 
+/** A store search: by vector, by text, or both (hybrid); k hits at most for each. */
+export interface SearchQuery {
+  /** Unit-length query vector; null to search by text alone. */
+  unit: Float32Array | null;
+  /** BM25 query text; null to search by vector alone. */
+  text: string | null;
+  k: number;
+  filter?: RecordFilterSpec;
+  withVectors: boolean;
+}
+
 export interface ScoredRecord {
   record: StoredRecord;
-  /** Cosine distance, 1 − cosine similarity. */
-  distance: number;
+  /** Cosine distance, 1 − cosine similarity; null for a record without a vector or a query without one. */
+  distance: number | null;
+  /** Found by text: the BM25 score of the query's words, doubled when the text holds the query's exact phrase. */
+  textScore?: number;
+}
+
+/** One store's answer: its vector ranking (nearest first) and its text ranking (best first), each when asked. */
+export interface StoreHits {
+  byVector: ScoredRecord[];
+  byText: ScoredRecord[];
 }
 
 export interface VectorStores {
@@ -59,7 +83,7 @@ export interface VectorStores {
   upsert(grant: StoreGrant, records: readonly PreparedRecord[]): Promise<StoredRecord[]>;
   /** Deletes the records with these ids; returns the ids that existed (and so were deleted). */
   remove(grant: StoreGrant, ids: readonly string[]): Promise<string[]>;
-  search(grant: StoreGrant, query: SearchQuery): Promise<ScoredRecord[]>;
+  search(grant: StoreGrant, query: SearchQuery): Promise<StoreHits>;
   count(grant: StoreGrant): Promise<number>;
   /** Table handles held open now (bounded by cacheSize). */
   openTables(): number;
@@ -76,21 +100,46 @@ function checked(grant: StoreGrant, write: boolean): StoreRef {
  * The query every search runs: dot distance (the index's own metric: a query of another metric would silently scan
  * flat), nprobes IVF partitions once the store has its index, the filter applied before the search (prefilter).
  */
-export function searchQuery(table: lancedb.Table, query: SearchQuery, nprobes: number): lancedb.VectorQuery {
+export function searchQuery(table: lancedb.Table, query: VectorQuerySpec, nprobes: number): lancedb.VectorQuery {
   const q = table.vectorSearch(query.unit).distanceType('dot').nprobes(nprobes).limit(query.k).select(searchColumns(query.withVectors));
   const where = query.filter ? recordFilter(query.filter) : undefined;
   return where ? q.where(where) : q;
 }
 
+const clampDistance = (d: number) => Math.min(2, Math.max(0, d));
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] as number) * (b[i] as number);
+  return sum;
+}
+
+// Tables made before text-only records existed have a non-null vector column: it is relaxed on the first such write.
+const relaxed = new WeakSet<lancedb.Table>();
+async function allowTextOnly(table: lancedb.Table): Promise<void> {
+  if (relaxed.has(table)) return;
+  const field = (await table.schema()).fields.find((f) => f.name === 'vector');
+  if (field && !field.nullable) await table.alterColumns([{ path: 'vector', nullable: true }]);
+  relaxed.add(table);
+}
+
 export function createVectorStores(options: VectorStoreOptions): VectorStores {
   const schema = tableSchema(options.dimension);
   const withLock = options.withLock ?? createProcessLock();
-  const open = createTableOpener({ root: options.root, schema, storageOptions: options.storageOptions, withCreateLock: withLock });
+  // Every table is born with its full-text index (empty, so it costs a few milliseconds); the lifecycle keeps it.
+  const open = createTableOpener({
+    root: options.root,
+    schema,
+    storageOptions: options.storageOptions,
+    withCreateLock: withLock,
+    onCreate: (table) => createTextIndex(table, options.text),
+  });
   const cache = createTableCache(open, options.cacheSize);
   const maintainer = createIndexMaintainer({
     withTable: (store, fn) => cache.withTable(store, false, fn),
     tryLock: options.tryLock ?? createProcessTryLock(),
     policy: options.index,
+    text: options.text,
     log: options.log ?? { info: () => undefined, warn: () => undefined },
   });
   // A store met for the first time is checked once: a build that a crash interrupted is retried so.
@@ -100,6 +149,39 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
       return fn(t);
     });
 
+  async function vectorHits(t: lancedb.Table, store: StoreRef, query: VectorQuerySpec): Promise<ScoredRecord[]> {
+    const rows = rowsOf(await searchQuery(t, query, options.index.nprobes).toArrow());
+    // For unit vectors LanceDB's dot distance is 1 − cos: the cosine distance itself.
+    return rows.map((row) => ({ record: toRecord(store, row, query.withVectors), distance: clampDistance(row._distance ?? 0) }));
+  }
+
+  async function textHits(t: lancedb.Table, store: StoreRef, query: SearchQuery): Promise<ScoredRecord[]> {
+    const text = query.text ?? '';
+    // A few more rows than wanted, so that records holding the exact phrase can move up into the k kept.
+    const spec = { text, limit: Math.min(2 * query.k, query.k + 50), filter: query.filter, withVectors: query.withVectors || query.unit !== null };
+    let answer;
+    try {
+      answer = await textQuery(t, spec).toArrow();
+    } catch (error) {
+      // A store made before full-text indexes existed gets its index now, once, and is asked again.
+      if (!isMissingTextIndex(error)) throw error;
+      await maintainer.ensureTextIndex(store, t);
+      answer = await textQuery(t, spec).toArrow();
+    }
+    const phrase = phraseWords(text);
+    const twoWords = phrase.includes(' ');
+    return rowsOf(answer)
+      .map((row) => {
+        const record = toRecord(store, row, spec.withVectors);
+        const distance = query.unit && record.unit ? clampDistance(1 - dot(query.unit, record.unit)) : null;
+        if (!query.withVectors) record.unit = null;
+        const bm25 = row._score ?? 0;
+        return { record, distance, textScore: twoWords && holdsPhrase(row.text, phrase) ? 2 * bm25 : bm25 };
+      })
+      .sort((a, b) => b.textScore - a.textScore)
+      .slice(0, query.k);
+  }
+
   return {
     async upsert(grant, records) {
       const store = checked(grant, true);
@@ -107,6 +189,7 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
       const data = toArrowBatch(schema, records, grant.writerSurfaceId, now);
       await withTable(store, true, async (t) => {
         if (!t) throw new Error('the table could not be created');
+        if (records.some((r) => r.unit === null)) await allowTextOnly(t);
         // Each path is one commit for the whole batch: all of it lands or none of it does.
         // Server-assigned UUIDs are new: a plain append.
         if (records.every((r) => !r.idGiven)) return void (await t.add(data));
@@ -142,12 +225,14 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
 
     async search(grant, query) {
       const store = checked(grant, false);
-      const rows = await withTable(store, false, async (t) => {
-        if (!t) return [] as Row[];
-        return rowsOf(await searchQuery(t, query, options.index.nprobes).toArrow());
+      return withTable(store, false, async (t) => {
+        if (!t) return { byVector: [], byText: [] };
+        const [byVector, byText] = await Promise.all([
+          query.unit ? vectorHits(t, store, { ...query, unit: query.unit }) : [],
+          query.text !== null ? textHits(t, store, query) : [],
+        ]);
+        return { byVector, byText };
       });
-      // For unit vectors LanceDB's dot distance is 1 − cos: the cosine distance itself.
-      return rows.map((row) => ({ record: toRecord(store, row, query.withVectors), distance: Math.min(2, Math.max(0, row._distance ?? 0)) }));
     },
 
     async count(grant) {

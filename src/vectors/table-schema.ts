@@ -15,14 +15,17 @@ export function tableSchema(dimension: number): Schema {
     new Field('created_at', new Int64(), false),
     new Field('writer', new Utf8(), true),
     new Field('norm', new Float64(), false),
-    new Field('vector', new FixedSizeList(dimension, new Field('item', new Float32(), true)), false),
+    // Null for a text-only record: vector search skips it, full-text search finds it.
+    new Field('vector', new FixedSizeList(dimension, new Field('item', new Float32(), true)), true),
   ]);
 }
 
-// _distance is named so LanceDB keeps returning it without a deprecation warning.
-const BASE_COLUMNS = ['id', 'kind', 'text', 'metadata', 'occurred_at', 'created_at', 'writer', 'norm', '_distance'];
+const BASE_COLUMNS = ['id', 'kind', 'text', 'metadata', 'occurred_at', 'created_at', 'writer', 'norm'];
 
-/** The columns a search selects: the vector only when the query asks for it (it is most of the bytes). */
-export function searchColumns(withVectors: boolean): string[] {
-  return withVectors ? [...BASE_COLUMNS, 'vector'] : BASE_COLUMNS;
+/**
+ * The columns a search selects: the vector only when the query asks for it (it is most of the bytes). The score
+ * column (_distance of a vector search, _score of a full-text one) is named so LanceDB returns it without a warning.
+ */
+export function searchColumns(withVectors: boolean, score: '_distance' | '_score' = '_distance'): string[] {
+  return withVectors ? [...BASE_COLUMNS, score, 'vector'] : [...BASE_COLUMNS, score];
 }

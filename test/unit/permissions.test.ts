@@ -17,6 +17,16 @@ const REVIEWED_PUBLIC = [
   'Mutation.signUp',
   'ServerInfo.vectorDimension',
   'ServerInfo.version',
+  // What the deployment does with text: a client must know before it sends text alone (no model keys, no URLs).
+  'ServerInfo.embedder',
+  'ServerInfo.textSearch',
+  'EmbedderInfo.provider',
+  'EmbedderInfo.model',
+  'EmbedderInfo.creditsPerEmbedding',
+  'TextSearchInfo.language',
+  'TextSearchInfo.stemming',
+  'TextSearchInfo.stopWords',
+  'TextSearchInfo.tokenizer',
   'SignUpPayload.ownerToken',
   'SignUpPayload.tenant',
 ];

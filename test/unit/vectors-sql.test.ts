@@ -13,7 +13,9 @@ import { createVectorStores, type VectorStores } from '../../src/vectors/store.j
 
 const DIM = 4;
 const owner: Viewer = { role: 'OWNER', tenantId: 'tenant-a', tokenId: 't', surface: null, mounts: new Map(), expiresAt: null };
-const row = (id: string, kind: string, i: number) => ({ id, idGiven: true, kind, text: null, metadata: null, occurredAt: 1000 + i, ...toUnitVector([1, i, 0, 0], DIM, 'v') });
+const TEXTS: Record<string, string> = { a: 'walk morning', b: 'run evening', "it's": "o'clock tea" };
+const row = (id: string, kind: string, i: number) => ({ id, idGiven: true, kind, text: TEXTS[id] ?? null, metadata: null, occurredAt: 1000 + i, ...toUnitVector([1, i, 0, 0], DIM, 'v') });
+const TEXT = { language: 'English', stem: true, removeStopWords: true, tokenizer: 'simple' } as const;
 
 describe('filter SQL', () => {
   it('doubles quotes and rejects NUL', () => {
@@ -47,7 +49,7 @@ describe('the vectors layer with hostile strings', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'nexus-sql-'));
-    vectors = createVectorStores({ root: dir, dimension: DIM, cacheSize: 4, index: { minRows: Number.POSITIVE_INFINITY, optimizeRows: 5000, nprobes: 20 } });
+    vectors = createVectorStores({ root: dir, dimension: DIM, cacheSize: 4, index: { minRows: Number.POSITIVE_INFINITY, textOptimizeRows: 1000, optimizeRows: 5000, nprobes: 20 }, text: TEXT });
     await vectors.upsert(health(), [row('a', 'walk', 1), row('b', 'run', 2), row("it's", "o'clock", 3)]);
   });
   afterAll(async () => {
@@ -55,7 +57,10 @@ describe('the vectors layer with hostile strings', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const query = (kinds: string[]) => vectors.search(health(), { unit: toUnitVector([1, 0, 0, 0], DIM, 'q').unit, k: 10, filter: { kinds }, withVectors: false });
+  const query = async (kinds: string[]) =>
+    (await vectors.search(health(), { unit: toUnitVector([1, 0, 0, 0], DIM, 'q').unit, text: null, k: 10, filter: { kinds }, withVectors: false })).byVector;
+  const textQuery = async (text: string, kinds?: string[]) =>
+    (await vectors.search(health(), { unit: null, text, k: 10, filter: kinds ? { kinds } : undefined, withVectors: false })).byText.map((h) => h.record.id).sort();
 
   it.each(["walk' OR '1'='1", "x') OR 1=1 --", "walk'--", "' OR kind IS NOT NULL OR '"])('matches nothing for the kind %p', async (kind) => {
     expect(await query([kind])).toEqual([]);
@@ -63,6 +68,26 @@ describe('the vectors layer with hostile strings', () => {
 
   it('matches a quote as a quote', async () => {
     expect((await query(["o'clock"])).map((h) => h.record.id)).toEqual(["it's"]);
+  });
+
+  it.each([
+    ["x' OR 1=1 --", []],
+    ['walk OR NOT run', ['a', 'b']],
+    ['"walk" AND "run"', ['a', 'b']],
+    ['text:walk', ['a']],
+    ['w*', []],
+    ['(((', []],
+    ['\\', []],
+    ["') OR true OR ('", []],
+    ['~1 ^2 +run -walk', ['a', 'b']],
+    ["clock' --", ["it's"]],
+  ])('reads the text query %p as words, never as query syntax', async (text, ids) => {
+    expect(await textQuery(text)).toEqual(ids);
+  });
+
+  it('filters a text search with a hostile kind as data', async () => {
+    expect(await textQuery('walk run', ["walk' OR '1'='1"])).toEqual([]);
+    expect(await textQuery('walk run', ['walk'])).toEqual(['a']);
   });
 
   it.each([["x' OR 1=1 --"], ["a' OR 'a'='a"], ["') OR true OR ('"]])('deletes nothing for the id %p', async (id) => {
@@ -81,7 +106,8 @@ describe('the vectors layer with hostile strings', () => {
     // A look-alike of a grant, not minted by auth/access, opens nothing.
     await expect(vectors.count(fake as never)).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(vectors.upsert(fake as never, [row('z', 'walk', 5)])).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(vectors.search(fake as never, { unit: new Float32Array([1, 0, 0, 0]), k: 5, withVectors: false })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(vectors.search(fake as never, { unit: new Float32Array([1, 0, 0, 0]), text: null, k: 5, withVectors: false })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(vectors.search(fake as never, { unit: null, text: 'walk', k: 5, withVectors: false })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(vectors.upsert(grant({ op: 'read', domains: ['health'] }), [row('z', 'walk', 5)])).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(() => grantStores(owner, { op: 'read', includeSurface: true })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
 

@@ -24,9 +24,14 @@ function groupBy<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): V[]
   return keys.map((k) => map.get(k) ?? []);
 }
 
-export function createLoaders(prisma: PrismaClient, vectors: VectorStores) {
+/**
+ * `embedQueries` embeds (and pays for) search texts for this request's viewer; absent without an embedder or a
+ * viewer. The same text asked by several fields of one request is embedded, and paid for, once.
+ */
+export function createLoaders(prisma: PrismaClient, vectors: VectorStores, embedQueries?: (texts: readonly string[]) => Promise<Float32Array[]>) {
   return {
     storeSearch: createStoreSearchLoader(vectors),
+    queryEmbedding: embedQueries ? new DataLoader<string, Float32Array>((texts) => embedQueries(texts)) : null,
     domainById: new DataLoader<string, Domain | null>(async (ids) =>
       byKey(ids, await prisma.domain.findMany({ where: { id: { in: [...ids] } } }), (d) => d.id),
     ),

@@ -6,7 +6,7 @@ import { viewerOf, type NexusContext } from '../context.js';
 import { selectsField } from '../selection.js';
 import { grantStores, type StoreGrant } from '../../auth/access.js';
 import { forget, readGrants, remember } from '../../memories/memories.js';
-import { fusedSearch, type Fusion } from '../../search/fused-search.js';
+import { fusedSearch, type Fusion, type FusedHit } from '../../search/fused-search.js';
 import { toSearchQuery, type SearchInputLike } from '../../search/search-request.js';
 import type { IndexStatus } from '../../vectors/indexes.js';
 import { recordVector } from '../../vectors/records.js';
@@ -24,11 +24,11 @@ export const FusionEnum = builder.enumType('Fusion', {
   values: {
     DISTANCE: {
       description:
-        'The k nearest of all searched stores together, as if they were one table, by cosine distance; ties in any order. Exact over stores searched flat (see Domain.index), at the index\'s recall over indexed ones. score = 1 − distance.',
+        'As if the searched stores were one table. By vector: the k nearest by cosine distance (ties in any order), exact over stores searched flat (see Domain.index), at the index\'s recall over indexed ones; score = 1 − distance. By text alone: the k best BM25 scores (each store scores with its own word statistics, so scores of different stores compare only roughly); score = that BM25 score. Text and vector (hybrid): the vector ranking and the text ranking of all stores together are fused by reciprocal rank; score = Σ 1/(60 + rank) over the two rankings.',
     },
     RRF: {
       description:
-        'Reciprocal rank fusion: each hit scores 1/(60 + its rank in its own store, from 1), and the k best scores win (ties: smaller distance first), so every store\'s best hits rank high.',
+        'Reciprocal rank fusion of stores: each store ranks its own hits (by vector, by text, or hybrid: RRF of its vector and text rankings), each hit scores 1/(60 + its rank there, from 1), and the k best scores win (ties: smaller distance first), so every store\'s best hits rank high.',
     },
   },
 });
@@ -55,13 +55,18 @@ export const RecordRef = builder.objectType('Record', {
       },
     }),
     kind: t.exposeString('kind', { description: 'What it is, as written, e.g. "workout" (1 to 64 characters).' }),
-    text: t.exposeString('text', { nullable: true, description: 'The text written with it (at most 64 KiB); null when none.' }),
+    text: t.exposeString('text', { nullable: true, description: 'The text written with it (at most 64 KiB); null when none. Searchable by search(input: { text }) (BM25).' }),
     metadata: t.field({ type: 'JSON', nullable: true, description: 'The JSON value written with it (at most 64 KiB); null when none.', resolve: (r) => r.metadata }),
     occurredAt: t.expose('occurredAt', { type: 'DateTime', description: 'When it happened, as written; default: when it was written.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was last written (an upsert with the same id sets it again).' }),
     vector: t.floatList({
-      description: 'The vector as written (serverInfo.vectorDimension numbers, kept at 32-bit float precision). Read from storage only when selected.',
+      description:
+        'The vector as written or as the server\'s embedder made it (serverInfo.vectorDimension numbers, kept at 32-bit float precision); [] for a text-only record (see hasVector). Read from storage only when selected.',
       resolve: (r) => recordVector(r) ?? [],
+    }),
+    hasVector: t.boolean({
+      description: 'False for a text-only record: it is found by text search, never by vector search.',
+      resolve: (r) => r.norm > 0,
     }),
   }),
 });
@@ -71,24 +76,28 @@ export const HitRef = builder.objectType('Hit', {
   fields: (t) => ({
     record: t.field({ type: 'Record', description: 'The record found; its scope and domain say which store it came from.', resolve: (h) => h.record }),
     distance: t.exposeFloat('distance', {
-      description: 'Cosine distance between the query vector and the record\'s: 1 − cosine similarity, from 0 (same direction) to 2 (opposite).',
+      nullable: true,
+      description:
+        'Cosine distance between the query vector and the record\'s: 1 − cosine similarity, from 0 (same direction) to 2 (opposite). Null for a hit ranked by text alone: a search without a vector, or a text-only record found by a hybrid search.',
     }),
     score: t.exposeFloat('score', {
-      description: 'Higher is better. DISTANCE fusion: 1 − distance (−1 to 1). RRF: 1/(60 + the hit\'s rank in its own store, from 1), at most 1/61.',
+      description:
+        'Higher is better; what it measures depends on the search (see Fusion). DISTANCE by vector: 1 − distance (−1 to 1). DISTANCE by text: the BM25 score of the query\'s words, doubled when the record\'s text holds the query\'s exact phrase (case and accents aside). DISTANCE hybrid: Σ 1/(60 + rank) over the vector and text rankings, at most 2/61. RRF: 1/(60 + the hit\'s rank in its own store, from 1), at most 1/61.',
     }),
   }),
 });
 
-const SearchResultRef = builder.objectRef<{ hits: { record: import('../../vectors/records.js').StoredRecord; distance: number; score: number }[] }>('SearchResult').implement({
+const SearchResultRef = builder.objectRef<{ hits: FusedHit[] }>('SearchResult').implement({
   description: 'The answer of a fused search.',
   fields: (t) => ({ hits: t.field({ type: ['Hit'], description: 'At most k hits, best first (see SearchInput.fusion).', resolve: (r) => r.hits }) }),
 });
 
 const VECTOR_QUERY =
-  'The query vector: exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise). This or vectorBase64 is required on this server, never both (BAD_USER_INPUT).';
+  'The query vector: exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise). Give this or vectorBase64, never both (BAD_USER_INPUT); with text too, the search is hybrid.';
 const VECTOR_BASE64 =
   'The same vector as bytes: serverInfo.vectorDimension little-endian IEEE-754 float32 values (4 bytes each), in padded standard base64 (RFC 4648 §4). Much cheaper to send and parse than a list of numbers. Malformed base64, another byte length or a non-finite value is BAD_USER_INPUT.';
-const TEXT_QUERY = 'Not searchable on this server (no embedder is configured): text without a vector is BAD_USER_INPUT, and beside a vector it is ignored.';
+const TEXT_QUERY =
+  'Words to find (at most 4096 bytes, not blank; BAD_USER_INPUT otherwise), ranked by BM25 over each store\'s full-text index: case, accents and (per deployment) word endings and stop words aside; a record holding the exact phrase scores double. With a vector too, the search is hybrid (reciprocal-rank fusion of the two rankings). Alone: BM25 only where serverInfo.embedder.provider is "none"; otherwise the server embeds it too and the search is hybrid (EMBEDDER_UNAVAILABLE if that fails; it may burn credits, see serverInfo.embedder). A search needs text, a vector, or both.';
 const K = 'How many hits at most: 1 to 1000 (BAD_USER_INPUT otherwise); default 10.';
 
 const RecordInput = builder.inputType('RecordInput', {
@@ -102,10 +111,13 @@ const RecordInput = builder.inputType('RecordInput', {
       required: true,
       description: 'What it is, e.g. "workout": 1 to 64 characters of A-Z a-z 0-9 . _ : / -, starting with a letter or digit (BAD_USER_INPUT otherwise).',
     }),
-    text: t.string({ description: 'At most 64 KiB of UTF-8 (BAD_USER_INPUT otherwise). Stored as it is; this server does not embed text, so give a vector too.' }),
+    text: t.string({
+      description:
+        'At most 64 KiB of UTF-8 (BAD_USER_INPUT otherwise), stored as it is and found by text search (BM25). Given without a vector: where the server has an embedder (serverInfo.embedder) it is embedded (EMBEDDER_UNAVAILABLE if that fails: nothing written; it may burn credits); otherwise the record is text-only, never found by vector search.',
+    }),
     vector: t.floatList({
       description:
-        'Exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise); search compares its direction. This server has no embedder, so each record needs this or vectorBase64, never both (BAD_USER_INPUT).',
+        'Exactly serverInfo.vectorDimension finite numbers, not all zero (BAD_USER_INPUT otherwise); search compares its direction. Give this or vectorBase64, never both (BAD_USER_INPUT); a record needs a vector, or text that is not blank, or both.',
     }),
     vectorBase64: t.string({ description: VECTOR_BASE64 }),
     metadata: t.field({ type: 'JSON', description: 'Any JSON value, at most 64 KiB once serialised (BAD_USER_INPUT otherwise).' }),
@@ -165,7 +177,7 @@ const queryFields = (t: InputFields, where: string) => ({
 });
 
 const DomainSearchInput = builder.inputType('DomainSearchInput', {
-  description: 'A nearest-neighbour search of one domain\'s store.',
+  description: 'A search of one domain\'s store: by vector, by text, or both (hybrid).',
   fields: (t) => queryFields(t, ''),
 });
 
@@ -183,9 +195,14 @@ const SearchInput = builder.inputType('SearchInput', {
   }),
 });
 
-function runSearch(ctx: NexusContext, info: GraphQLResolveInfo, grants: StoreGrant[], input: SearchInputLike, fusion: Fusion) {
-  const query = toSearchQuery(input, ctx.services.config.vectorDimension, selectsField(info, 'vector'));
-  return fusedSearch(ctx.loaders.storeSearch, grants, query, fusion);
+async function runSearch(ctx: NexusContext, info: GraphQLResolveInfo, grants: StoreGrant[], input: SearchInputLike, fusion: Fusion) {
+  const dimension = ctx.services.config.vectorDimension;
+  const withVectors = selectsField(info, 'vector');
+  // Validated whole before the embedder is asked anything.
+  let plan = toSearchQuery(input, dimension, withVectors);
+  const embedding = ctx.loaders.queryEmbedding;
+  if (embedding && plan.query.unit === null && plan.query.text !== null) plan = toSearchQuery(input, dimension, withVectors, await embedding.load(plan.query.text));
+  return fusedSearch(ctx.loaders.storeSearch, grants, plan.query, plan.k, fusion);
 }
 
 /** The grant to read one domain the rules have already let through (the decision is asked again here). */
@@ -229,8 +246,9 @@ builder.objectFields('Domain', (t) => ({
   }),
   search: t.field({
     type: ['Hit'],
-    description: 'The k records of this domain nearest to the query vector, nearest first (score = 1 − distance): exact while the store is searched flat, at the index\'s recall once indexed (see index). FORBIDDEN unless the token can read the domain.',
-    args: { input: t.arg({ type: DomainSearchInput, required: true, description: 'The query vector, k and filter.' }) },
+    description:
+      'The k best records of this domain for the query, best first, ranked as a DISTANCE search of this one store (see Fusion): by vector, nearest first (exact while the store is searched flat, at the index\'s recall once indexed; see index); by text, BM25; hybrid, reciprocal-rank fusion of the two. FORBIDDEN unless the token can read the domain.',
+    args: { input: t.arg({ type: DomainSearchInput, required: true, description: 'The query (vector, text or both), k and filter.' }) },
     resolve: (domain, { input }, ctx, info) => runSearch(ctx, info, [domainGrant(ctx, domain.key)], input, 'DISTANCE'),
   }),
 }));
