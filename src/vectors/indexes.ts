@@ -48,8 +48,13 @@ export interface IndexMaintainer {
   /** A store seen for the first time by this process: schedules a check (a crashed build is retried so). */
   noteOpened(store: StoreRef): void;
   status(store: StoreRef, table: lancedb.Table | null): Promise<IndexStatus>;
-  /** A table found without a full-text index (made before they existed): builds it now, or waits for the gateway that is. */
-  ensureTextIndex(store: StoreRef, table: lancedb.Table): Promise<void>;
+  /**
+   * Before a text search: the store's full-text index, made if missing (a table from before them) and covering
+   * every row. LanceDB 0.31's flat BM25 over rows outside the index drops matches (a word in most of those rows, or
+   * repeated in the only one), so text search never relies on it: rows written since the last fold are folded in
+   * first (one optimise, shared by concurrent searches; background folds make this rare).
+   */
+  readyForText(store: StoreRef, table: lancedb.Table): Promise<void>;
   /** Builds the index now, replacing any, whatever the thresholds say (the operator's command). */
   rebuild(store: StoreRef): Promise<IndexStatus>;
   /** Resolves once no check or build of this process is running or queued (tests, shutdown). */
@@ -131,6 +136,8 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
   const seen = new Set<string>();
   const delayed = new Set<NodeJS.Timeout>();
   const counters = { builds: 0, textBuilds: 0, optimizations: 0, failures: 0 };
+  // Per store: the fold a text search is waiting for, shared by every search that arrives meanwhile.
+  const folding = new Map<string, Promise<void>>();
 
   function schedule(store: StoreRef): void {
     const key = storeKey(store);
@@ -249,15 +256,31 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
       delayed.add(timer);
     },
     status,
-    async ensureTextIndex(store, table) {
+    async readyForText(store, table) {
       const key = storeKey(store);
-      for (let attempt = 0; ; attempt++) {
-        if ((await indexesOf(table)).text) return;
-        if (await options.tryLock(`nexus-index:${key}`, () => buildText(table, key))) return;
-        // Another gateway holds the store's index lock: its build (or this one) is awaited, briefly.
-        if (attempt >= 50) throw new Error(`the full-text index of ${key} is being built by another process; try again shortly`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const pending = folding.get(key);
+      if (pending) return pending;
+      const fold = (async () => {
+        for (let attempt = 0; ; attempt++) {
+          const { text } = await indexesOf(table);
+          if (text && text.unindexedRows === 0) return;
+          const done = await options.tryLock(`nexus-index:${key}`, async () => {
+            const now = (await indexesOf(table)).text;
+            if (!now) await buildText(table, key);
+            else if (now.unindexedRows > 0) await optimize(table, key);
+          });
+          if (done) return;
+          // Another gateway holds the store's index lock (its own fold, or a vector build): waited for briefly, then
+          // the search runs over what is indexed and beside it, and says so in the log.
+          if (attempt >= 20) {
+            log.warn({ store: key }, 'text search ran before the store\'s full-text index covered every row (its index lock was busy)');
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })().finally(() => folding.delete(key));
+      folding.set(key, fold);
+      return fold;
     },
     async rebuild(store) {
       const key = storeKey(store);

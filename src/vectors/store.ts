@@ -13,7 +13,7 @@ import { storeKey } from './layout.js';
 import { isMintedGrant, type StoreGrant } from './store-grant.js';
 import { createTableCache } from './table-cache.js';
 import { searchColumns, tableSchema } from './table-schema.js';
-import { createTextIndex, holdsPhrase, isMissingTextIndex, phraseWords, textQuery } from './text-search.js';
+import { createTextIndex, holdsPhrase, phraseWords, textQuery } from './text-search.js';
 import type { TextSettings } from '../config/env.js';
 
 export type { StoredRecord };
@@ -159,15 +159,8 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
     const text = query.text ?? '';
     // A few more rows than wanted, so that records holding the exact phrase can move up into the k kept.
     const spec = { text, limit: Math.min(2 * query.k, query.k + 50), filter: query.filter, withVectors: query.withVectors || query.unit !== null };
-    let answer;
-    try {
-      answer = await textQuery(t, spec).toArrow();
-    } catch (error) {
-      // A store made before full-text indexes existed gets its index now, once, and is asked again.
-      if (!isMissingTextIndex(error)) throw error;
-      await maintainer.ensureTextIndex(store, t);
-      answer = await textQuery(t, spec).toArrow();
-    }
+    await maintainer.readyForText(store, t);
+    const answer = await textQuery(t, spec).toArrow();
     const phrase = phraseWords(text);
     const twoWords = phrase.includes(' ');
     return rowsOf(answer)
