@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Viewer } from '../auth/viewer.js';
 import { burnCredits, type CreditRequest } from '../billing/credits.js';
-import { EmbedderUnavailableError } from '../errors.js';
+import { EmbedderUnavailableError, InsufficientCreditsError } from '../errors.js';
 import type { Embedder } from './embedder.js';
 
 export interface MeteredEmbedding {
@@ -27,6 +27,16 @@ export function embeddingBurn(deps: MeteredEmbedding, viewer: Viewer, count: num
   };
 }
 
+/**
+ * INSUFFICIENT_CREDITS before any model runs when the wallet cannot pay for the burn at all, so a tenant at zero
+ * cannot make the server call a paid model. (The burn itself still decides: concurrent requests may pass this.)
+ */
+export async function assertCanPay(deps: MeteredEmbedding, burn: CreditRequest | null): Promise<void> {
+  if (!burn) return;
+  const wallet = await deps.db.prisma.wallet.findUnique({ where: { tenantId: burn.tenantId }, select: { balance: true } });
+  if (!wallet || wallet.balance < burn.amount) throw new InsufficientCreditsError(`the wallet balance is too low for the ${burn.reason}`);
+}
+
 /** Embeds texts with the server's embedder; a zero vector (no direction to compare) counts as a failed answer. */
 export async function embedTexts(embedder: Embedder, texts: readonly string[]): Promise<Float32Array[]> {
   const vectors = await embedder.embed(texts);
@@ -40,8 +50,9 @@ export async function embedTexts(embedder: Embedder, texts: readonly string[]): 
  */
 export async function embedQueries(deps: MeteredEmbedding, viewer: Viewer, texts: readonly string[]): Promise<Float32Array[]> {
   if (!deps.embedder) throw new Error('no embedder is configured');
-  const vectors = await embedTexts(deps.embedder, texts);
   const burn = embeddingBurn(deps, viewer, texts.length, 'search');
+  await assertCanPay(deps, burn);
+  const vectors = await embedTexts(deps.embedder, texts);
   if (burn) await burnCredits(deps.db.prisma, burn);
   return vectors;
 }

@@ -8,7 +8,7 @@ import { toWire, type NexusEvents } from '../events/nexus-events.js';
 import { assertRecordId, prepareRecords, recordsToEmbed, type RecordInput, type Scope, type StoredRecord } from '../vectors/records.js';
 import type { VectorStores } from '../vectors/store.js';
 import type { Embedder } from '../embeddings/embedder.js';
-import { embeddingBurn, embedTexts, withBurn } from '../embeddings/metered.js';
+import { assertCanPay, embeddingBurn, embedTexts, withBurn } from '../embeddings/metered.js';
 
 export interface MemoryDeps {
   readonly db: { readonly prisma: PrismaClient };
@@ -53,11 +53,12 @@ export async function remember(deps: MemoryDeps, viewer: Viewer, choice: StoreCh
   // Validated whole before the embedder is asked anything.
   let prepared = prepareRecords(records, dimension);
   const toEmbed = deps.embedder ? recordsToEmbed(records) : [];
+  const burn = embeddingBurn(deps, viewer, toEmbed.length, 'remember');
+  await assertCanPay(deps, burn);
   if (deps.embedder && toEmbed.length > 0) {
     const vectors = await embedTexts(deps.embedder, toEmbed.map((i) => records[i]?.text ?? ''));
     prepared = prepareRecords(records, dimension, Date.now(), new Map(toEmbed.map((index, j) => [index, vectors[j] as Float32Array])));
   }
-  const burn = embeddingBurn(deps, viewer, toEmbed.length, 'remember');
   const stored = await withBurn(deps.db.prisma, burn, () => deps.vectors.upsert(grant, prepared));
   if (grant.store.scope === 'DOMAIN') {
     for (const record of stored) {

@@ -31,7 +31,8 @@ function markedBlocks(text: string): string[] {
 
 const walkThrough = markedBlocks(section('A first walk-through'));
 const liveEvents = markedBlocks(section('Live events'));
-const SNIPPETS = [...walkThrough, ...liveEvents];
+const textSearch = markedBlocks(section('Text'));
+const SNIPPETS = [...walkThrough, ...liveEvents, ...textSearch];
 
 interface Run {
   code: number | null;
@@ -105,9 +106,10 @@ describe('README walk-through', () => {
   it('has marked snippets in both sections, and none of them installs or starts anything', () => {
     expect(walkThrough.length).toBeGreaterThanOrEqual(4);
     expect(liveEvents.length).toBeGreaterThanOrEqual(1);
+    expect(textSearch.length).toBeGreaterThanOrEqual(1);
     for (const s of SNIPPETS) expect(s).not.toMatch(/\bnpm\b/);
     // Every shell block of the two sections is one the test runs.
-    for (const title of ['A first walk-through', 'Live events']) {
+    for (const title of ['A first walk-through', 'Live events', 'Text']) {
       expect(section(title).split('```sh').length - 1).toBe(markedBlocks(section(title)).length);
     }
   });
@@ -122,6 +124,17 @@ describe('README walk-through', () => {
   it('shows no error but the one it means to', () => {
     const codes = [...first.parts.slice(0, SNIPPETS.length).join('').matchAll(/^([A-Z_]+): /gm)].map((m) => m[1]);
     expect(codes).toEqual(['FORBIDDEN']);
+  });
+
+  it('keeps words without a vector and finds them by text, then by text and a vector', () => {
+    const [written, byText, hybrid] = printedData(partOf(first, 'squats and lunges'));
+    expect(written.remember.records).toEqual([{ id: expect.any(String), hasVector: false }]);
+    expect(byText.search.hits[0]).toMatchObject({ distance: null, record: { text: 'Heavy leg day: squats and lunges' } });
+    expect(byText.search.hits[0].score).toBeGreaterThan(0);
+    // Hybrid: the text-only note (no distance) and the vector records near "leg day" meet in one ranking.
+    const texts = hybrid.search.hits.map((h: { record: { text: string } }) => h.record.text);
+    expect(texts).toContain('Heavy leg day: squats and lunges');
+    expect(hybrid.search.hits.some((h: { distance: number | null }) => typeof h.distance === 'number')).toBe(true);
   });
 
   it('creates the God View as a dashboard reading health and business, and tokens it can use', () => {

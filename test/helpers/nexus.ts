@@ -107,8 +107,15 @@ export async function startNexus(options: StartOptions = {}): Promise<TestNexus>
     database = await createTestDatabase();
     env.DATABASE_URL = database.url;
   }
-  const config = loadConfig(env);
-  const server = await createNexusServer(config, { log: options.log ?? createLogger(env.LOG_LEVEL ?? 'silent') });
+  let server: NexusServer;
+  try {
+    server = await createNexusServer(loadConfig(env), { log: options.log ?? createLogger(env.LOG_LEVEL ?? 'silent') });
+  } catch (error) {
+    // A server that does not start leaves nothing behind: no data directory, no database.
+    await rm(dataDir, { recursive: true, force: true });
+    await database?.drop();
+    throw error;
+  }
   return {
     server,
     backend,
