@@ -8,7 +8,10 @@ import { EmbedderUnavailableError } from '../errors.js';
 export interface Embedder {
   readonly provider: 'openai';
   readonly model: string;
-  /** One vector per text, in input order, each exactly `dimension` finite numbers (as the server sent them, not normalised). Throws EmbedderUnavailableError on any failure. */
+  /**
+   * One vector per text, in input order, each exactly `dimension` finite numbers (as the server sent them, not
+   * normalised). Throws EmbedderUnavailableError on any failure.
+   */
   embed(texts: readonly string[], options?: { signal?: AbortSignal }): Promise<Float32Array[]>;
 }
 
@@ -164,7 +167,11 @@ export function createEmbedder(settings: EmbedderSettings, dimension: number, lo
   };
 }
 
-/** Start-up check: one probe request. Resolves, or throws ConfigError naming NEXUS_VECTOR_DIM (dimension differs: say both numbers) or NEXUS_EMBEDDINGS_URL (unreachable / HTTP error / malformed answer; say which, one line, never the API key). */
+/**
+ * The start-up check: one probe request. Resolves, or throws a ConfigError naming NEXUS_VECTOR_DIM (another
+ * dimension: both numbers are said) or NEXUS_EMBEDDINGS_URL (unreachable, an HTTP error, a malformed answer: which
+ * one is said), in one line and never with the API key.
+ */
 export async function probeEmbedder(embedder: Embedder, dimension: number): Promise<void> {
   const mismatch = (got: number) =>
     new ConfigError('NEXUS_VECTOR_DIM', `is ${dimension} but the embedding service (model ${JSON.stringify(embedder.model)}) returns ${got} numbers per vector`);

@@ -1,10 +1,11 @@
 // The index lifecycle of a store. A store is searched flat (exact) while small; once it holds minRows records an
 // IVF_FLAT index (dot metric, √rows partitions) is built in the background, beside a BTREE on `id` for upserts.
 // Rows written later are searched flat beside the index until an optimise folds them in; a table that has grown
-// 4× past its partitioning is rebuilt. The full-text (BM25) index every table is made with is folded by the same
-// optimise, after fewer rows (flat BM25 costs about 3 µs a row), and rebuilt when the text settings change. Builds never block reads or writes, run once at a time per table on every
-// gateway (a try-lock they all share), and a failed or killed build leaves the flat table and is retried.
-// Parameters and thresholds were chosen by measurement: bench/studies/index.md.
+// 4× past its partitioning is rebuilt. Every table also has a full-text (BM25) index from birth: the same optimise
+// folds new rows into it (in the background after textOptimizeRows, and before any text search that would otherwise
+// meet unindexed rows), and it is rebuilt when the text settings change. Builds never block reads or writes, run once
+// at a time per table on every gateway (a try-lock they all share), and a failed or killed build leaves the flat
+// table and is retried. Parameters and thresholds were chosen by measurement: bench/studies/index.md.
 import * as lancedb from '@lancedb/lancedb';
 import type { TextSettings } from '../config/env.js';
 import { storeKey, type StoreRef } from './layout.js';
