@@ -1,9 +1,9 @@
 // The index lifecycle of a store. A store is searched flat (exact) while small; once it holds minRows records an
 // IVF_FLAT index (dot metric, √rows partitions) is built in the background, beside a BTREE on `id` for upserts.
 // Rows written later are searched flat beside the index until an optimise folds them in; a table that has grown
-// 4× past its partitioning is rebuilt. Every table also has a full-text (BM25) index from birth: the same optimise
-// folds new rows into it (in the background after textOptimizeRows, and before any text search that would otherwise
-// meet unindexed rows), and it is rebuilt when the text settings change. Builds never block reads or writes, run once
+// 4× past its partitioning is rebuilt. Every table also has a full-text (BM25) index from birth: a write of text
+// rebuilds it while the store is small (coverText), the same optimise folds new rows into it in larger stores (after
+// textOptimizeRows), and it is rebuilt when the text settings change. Builds never block reads or writes, run once
 // at a time per table on every gateway (a try-lock they all share), and a failed or killed build leaves the flat
 // table and is retried. Parameters and thresholds were chosen by measurement: bench/studies/index.md.
 import * as lancedb from '@lancedb/lancedb';
@@ -50,12 +50,12 @@ export interface IndexMaintainer {
   noteOpened(store: StoreRef): void;
   status(store: StoreRef, table: lancedb.Table | null): Promise<IndexStatus>;
   /**
-   * Before a text search: the store's full-text index, made if missing (a table from before them) and covering
-   * every row. LanceDB 0.31's flat BM25 over rows outside the index drops matches (a word in most of those rows, or
-   * repeated in the only one), so text search never relies on it: rows written since the last fold are folded in
-   * first (one optimise, shared by concurrent searches; background folds make this rare).
+   * After a write of text: brings a small store's full-text index over every row before the write answers (a full
+   * rebuild, a few milliseconds per thousand rows). LanceDB 0.31's flat BM25 over rows outside the index drops
+   * matches when the index is small (a word most rows hold, a word repeated in the only new row), so small stores
+   * never depend on it; larger ones are folded in the background (textOptimizeRows).
    */
-  readyForText(store: StoreRef, table: lancedb.Table): Promise<void>;
+  coverText(store: StoreRef, table: lancedb.Table, withLock: <T>(key: string, fn: () => Promise<T>) => Promise<T>): Promise<void>;
   /** Builds the index now, replacing any, whatever the thresholds say (the operator's command). */
   rebuild(store: StoreRef): Promise<IndexStatus>;
   /** Resolves once no check or build of this process is running or queued (tests, shutdown). */
@@ -72,6 +72,8 @@ export interface IndexMaintainer {
 process.env.LANCE_INCLUDE_VECTOR_CENTROIDS ??= 'false';
 
 export const VECTOR_INDEX_PREFIX = 'vector_ivf_flat_p';
+/** Stores up to this many rows have their full-text index rebuilt by each write of text (about 0.1 s at 5,000). */
+export const TEXT_COVER_ROWS = 5_000;
 const ID_INDEX = 'id_btree';
 const RETRY_AFTER_FAILURE_MS = 60_000;
 // A store opened for the first time is checked a little later, not during the search that opened it: the check
@@ -137,8 +139,6 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
   const seen = new Set<string>();
   const delayed = new Set<NodeJS.Timeout>();
   const counters = { builds: 0, textBuilds: 0, optimizations: 0, failures: 0 };
-  // Per store: the fold a text search is waiting for, shared by every search that arrives meanwhile.
-  const folding = new Map<string, Promise<void>>();
 
   function schedule(store: StoreRef): void {
     const key = storeKey(store);
@@ -257,31 +257,16 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
       delayed.add(timer);
     },
     status,
-    async readyForText(store, table) {
+    async coverText(store, table, withLock) {
+      if ((await table.countRows()) > TEXT_COVER_ROWS) return;
       const key = storeKey(store);
-      const pending = folding.get(key);
-      if (pending) return pending;
-      const fold = (async () => {
-        for (let attempt = 0; ; attempt++) {
-          const { text } = await indexesOf(table);
-          if (text && text.unindexedRows === 0) return;
-          const done = await options.tryLock(`nexus-index:${key}`, async () => {
-            const now = (await indexesOf(table)).text;
-            if (!now) await buildText(table, key);
-            else if (now.unindexedRows > 0) await optimize(table, key);
-          });
-          if (done) return;
-          // Another gateway holds the store's index lock (its own fold, or a vector build): waited for briefly, then
-          // the search runs over what is indexed and beside it, and says so in the log.
-          if (attempt >= 20) {
-            log.warn({ store: key }, 'text search ran before the store\'s full-text index covered every row (its index lock was busy)');
-            return;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      })().finally(() => folding.delete(key));
-      folding.set(key, fold);
-      return fold;
+      // Under the store's write lock (every gateway's): each writer in turn covers what is outside the index then,
+      // its own rows and any that a writer before it committed meanwhile.
+      await withLock(`nexus-write:${key}`, async () => {
+        const { text } = await indexesOf(table);
+        if (text && text.name === textName && text.unindexedRows === 0) return;
+        await buildText(table, key);
+      });
     },
     async rebuild(store) {
       const key = storeKey(store);

@@ -13,7 +13,7 @@ import { storeKey } from './layout.js';
 import { isMintedGrant, type StoreGrant } from './store-grant.js';
 import { createTableCache } from './table-cache.js';
 import { searchColumns, tableSchema } from './table-schema.js';
-import { createTextIndex, holdsPhrase, phraseWords, textQuery } from './text-search.js';
+import { createTextIndex, holdsPhrase, isMissingTextIndex, phraseWords, textQuery } from './text-search.js';
 import type { TextSettings } from '../config/env.js';
 
 export type { StoredRecord };
@@ -159,8 +159,16 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
     const text = query.text ?? '';
     // A few more rows than wanted, so that records holding the exact phrase can move up into the k kept.
     const spec = { text, limit: Math.min(2 * query.k, query.k + 50), filter: query.filter, withVectors: query.withVectors || query.unit !== null };
-    await maintainer.readyForText(store, t);
-    const answer = await textQuery(t, spec).toArrow();
+    let answer;
+    try {
+      answer = await textQuery(t, spec).toArrow();
+    } catch (error) {
+      // A store made before full-text indexes existed, not yet indexed: reads write nothing, so it answers no text
+      // hits until its index is built (its first write of text, or the check made when a gateway opens it).
+      if (!isMissingTextIndex(error)) throw error;
+      options.log?.warn({ store: storeKey(store) }, 'text search of a store without a full-text index yet: no text hits from it');
+      return [];
+    }
     const phrase = phraseWords(text);
     const twoWords = phrase.includes(' ');
     return rowsOf(answer)
@@ -185,15 +193,24 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
         if (records.some((r) => r.unit === null)) await allowTextOnly(t);
         // Each path is one commit for the whole batch: all of it lands or none of it does.
         // Server-assigned UUIDs are new: a plain append.
-        if (records.every((r) => !r.idGiven)) return void (await t.add(data));
-        // Named ids may replace stored records. Under the store's lock (every gateway's), so that no other write
-        // can add one of these ids between the check and the append: append when none exists, merge otherwise.
-        await withLock(`nexus-write:${storeKey(store)}`, async () => {
-          const ids = records.filter((r) => r.idGiven).map((r) => r.id);
-          const existing = await t.query().where(inList('id', ids)).select(['id']).limit(1).toArray();
-          if (existing.length === 0) await t.add(data);
-          else await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
-        });
+        if (records.every((r) => !r.idGiven)) await t.add(data);
+        else {
+          // Named ids may replace stored records. Under the store's lock (every gateway's), so that no other write
+          // can add one of these ids between the check and the append: append when none exists, merge otherwise.
+          await withLock(`nexus-write:${storeKey(store)}`, async () => {
+            const ids = records.filter((r) => r.idGiven).map((r) => r.id);
+            const existing = await t.query().where(inList('id', ids)).select(['id']).limit(1).toArray();
+            if (existing.length === 0) await t.add(data);
+            else await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+          });
+        }
+        // Text written to a small store is in its full-text index before the write answers (see coverText). The
+        // rows are committed by now: a failure here is the index's, logged and left to the lifecycle's next check.
+        if (records.some((r) => r.text !== null)) {
+          await maintainer.coverText(store, t, withLock).catch((error: unknown) => {
+            options.log?.warn({ store: storeKey(store), err: error instanceof Error ? error.message : String(error) }, 'full-text index update failed; it is retried later');
+          });
+        }
       });
       maintainer.noteWrite(store, { added: records.length });
       // What was stored, as a search reads it.

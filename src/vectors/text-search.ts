@@ -1,6 +1,6 @@
 // Full-text search of a store: its BM25 (inverted) index on `text`, made with the table and kept by the index
-// lifecycle, and the query every text search runs. A text search first folds rows written since the last
-// optimise into the index (indexes.ts readyForText): LanceDB's own flat BM25 beside the index misses matches.
+// lifecycle, and the query every text search runs. Rows outside the index are searched flat beside it by LanceDB,
+// whose flat BM25 misses matches when the index is small: small stores are kept covered (indexes.ts coverText).
 import { createHash } from 'node:crypto';
 import * as lancedb from '@lancedb/lancedb';
 import type { TextSettings } from '../config/env.js';
@@ -51,6 +51,11 @@ export function textQuery(table: lancedb.Table, query: TextQuery): lancedb.Query
     .select(searchColumns(query.withVectors, '_score'));
   const where = query.filter ? recordFilter(query.filter) : undefined;
   return where ? q.where(where) : q;
+}
+
+/** True for LanceDB's refusal to search text in a table without a full-text index (a store made before them). */
+export function isMissingTextIndex(error: unknown): boolean {
+  return /full text search unless an INVERTED index/i.test(String(error));
 }
 
 /** The words of a text as the phrase check compares them: accents folded, case lowered, split on non-letters. */

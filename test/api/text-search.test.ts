@@ -291,6 +291,30 @@ describe('language settings', () => {
   });
 });
 
+describe('a store past the size its writes keep indexed', () => {
+  it('finds rows written since the last fold, beside the index', async () => {
+    const nexus = await startNexus({ env: { NEXUS_TEXT_OPTIMIZE_ROWS: '1000000' } });
+    try {
+      const t = await signUpTenant(nexus, ['health']);
+      const words = ['tempo', 'hill', 'easy', 'long', 'track', 'trail', 'recovery', 'interval', 'sprint', 'fartlek'];
+      for (let batch = 0; batch < 6; batch++) {
+        const records = Array.from({ length: 1000 }, (_, i) => ({ kind: 'n', text: `${words[i % 10]} ${words[(i * 7 + batch) % 10]} session ${batch}-${i}` }));
+        expect((await nexus.gql(REMEMBER, { input: { domain: 'health', records } }, t.ownerToken)).errors).toBeUndefined();
+      }
+      await nexus.server.services.vectors.indexIdle();
+      await nexus.gql(REMEMBER, { input: { domain: 'health', records: ['zeppelin ride', 'zeppelin tour', 'a zeppelin hill session'].map((text, i) => ({ id: `z${i}`, kind: 'n', text })) } }, t.ownerToken);
+      // Past the size a write keeps covered: the last batch and the three new rows are outside the index.
+      expect(await unindexedTextRows(nexus, t.tenantId, 'health')).toBe(1003);
+      const found = ((await nexus.gql(SEARCH, { input: { text: 'zeppelin', k: 10, domains: ['health'] } }, t.ownerToken)).data?.search.hits ?? []).map((h: Hit) => h.record.id);
+      expect(found.sort()).toEqual(['z0', 'z1', 'z2']);
+      const phrase = ((await nexus.gql(SEARCH, { input: { text: 'zeppelin hill session', k: 3, domains: ['health'] } }, t.ownerToken)).data?.search.hits ?? []).map((h: Hit) => h.record.id);
+      expect(phrase[0]).toBe('z2');
+    } finally {
+      await nexus.close();
+    }
+  });
+});
+
 describe('stores made before text-only records and full-text indexes', () => {
   it('takes text-only records and text searches, indexing the old table on first use', async () => {
     const nexus = await startNexus();
