@@ -11,6 +11,10 @@
 // ("secret-of-tA-domain-health:"), and every answer of every cell (events included) is searched for the markers
 // of the stores the caller may not read, and for ids it may not learn (the other tenant's ids; for a surface,
 // the ids of domains it does not mount and of ledger entries that are not its own).
+//
+// Every cell that searches runs three times: by vector, by text, and by both (hybrid); the access rules are the
+// same. Every seed's text holds QUERY_TEXT, so that a text search returns whole stores as K does for vectors, and
+// every store holds a text-only record (no vector): found by text and hybrid searches, never by a vector one.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { addSurface, signUpTenant } from '../helpers/fixtures.js';
@@ -22,6 +26,16 @@ const BACKENDS = await backends();
 const DIM = 8;
 const QUERY_VECTOR = Array.from({ length: DIM }, () => 1);
 const K = 1000; // every store here is far smaller: a search returns all of it
+/** A word in every seed's text (seedText): a text search for it returns every record of a store. */
+const QUERY_TEXT = 'memory';
+type SearchMode = 'vector' | 'text' | 'hybrid';
+const SEARCH_MODES: SearchMode[] = ['vector', 'text', 'hybrid'];
+const MODE_LABEL: Record<SearchMode, string> = { vector: 'by vector', text: 'by text', hybrid: 'by text and vector' };
+/** What a search of this mode gives besides its stores and k. */
+const searchBy = (mode: SearchMode): { vector?: number[]; text?: string } => ({
+  ...(mode === 'text' ? {} : { vector: QUERY_VECTOR }),
+  ...(mode === 'vector' ? {} : { text: QUERY_TEXT }),
+});
 const CONCURRENCY = 6;
 
 // =============================================================================================================
@@ -104,6 +118,8 @@ interface Seed {
   store: Store;
   id: string;
   writer: string | null;
+  /** Written with text and no vector: only text and hybrid searches find it. */
+  textOnly: boolean;
 }
 const DOMAIN_SEEDS: [TenantName, string, (string | null)[]][] = [
   ['A', 'health', [null, 'vo2', 'coach', 'tax']],
@@ -115,16 +131,26 @@ const DOMAIN_SEEDS: [TenantName, string, (string | null)[]][] = [
   ['B', 'finance', [null]],
   ['B', 'vault', ['keeper']],
 ];
+// Each store's text-only record is written by its last writer, so that Record.surface meets a surface on one.
 const SEEDS: Seed[] = [
-  ...DOMAIN_SEEDS.flatMap(([t, key, writers]) =>
-    writers.map((writer) => ({ store: { t, scope: 'DOMAIN' as const, key }, id: `${t.toLowerCase()}-${key}-by-${writer ?? 'owner'}`, writer })),
-  ),
-  ...STORES.filter((s) => s.scope === 'SURFACE').map((store) => ({ store, id: `${store.t.toLowerCase()}-private-${store.key}`, writer: store.key })),
-  ...TENANTS.map((t) => ({ store: { t, scope: 'GLOBAL' as const, key: '' }, id: `${t.toLowerCase()}-global-by-owner`, writer: null })),
+  ...DOMAIN_SEEDS.flatMap(([t, key, writers]) => [
+    ...writers.map((writer) => ({ store: { t, scope: 'DOMAIN' as const, key }, id: `${t.toLowerCase()}-${key}-by-${writer ?? 'owner'}`, writer, textOnly: false })),
+    { store: { t, scope: 'DOMAIN' as const, key }, id: `${t.toLowerCase()}-${key}-text-only`, writer: writers[writers.length - 1] ?? null, textOnly: true },
+  ]),
+  ...STORES.filter((s) => s.scope === 'SURFACE').flatMap((store) => [
+    { store, id: `${store.t.toLowerCase()}-private-${store.key}`, writer: store.key, textOnly: false },
+    { store, id: `${store.t.toLowerCase()}-private-${store.key}-text-only`, writer: store.key, textOnly: true },
+  ]),
+  ...TENANTS.flatMap((t) => [
+    { store: { t, scope: 'GLOBAL' as const, key: '' }, id: `${t.toLowerCase()}-global-by-owner`, writer: null, textOnly: false },
+    { store: { t, scope: 'GLOBAL' as const, key: '' }, id: `${t.toLowerCase()}-global-text-only`, writer: null, textOnly: true },
+  ]),
 ];
 const seedsOf = (s: Store): Seed[] => SEEDS.filter((seed) => sameStore(seed.store, s));
 const seedIds = (s: Store): string[] => seedsOf(s).map((seed) => seed.id).sort();
-const seedText = (seed: Seed): string => `${marker(seed.store)} ${seed.id}`;
+/** The seeds a search of this mode returns from store s: a vector search never finds a text-only record. */
+const foundIds = (s: Store, mode: SearchMode): string[] => seedsOf(s).filter((seed) => mode !== 'vector' || !seed.textOnly).map((seed) => seed.id).sort();
+const seedText = (seed: Seed): string => `${marker(seed.store)} ${seed.id} ${QUERY_TEXT}`;
 
 /** Who writes the live-event probe into each domain store (null: the owner), and the probe's ids. */
 const LIVE_WRITER: Record<string, string | null> = {
@@ -259,15 +285,15 @@ const readableDomains = (c: Caller): Store[] => DOMAIN_STORES.filter((s) => canR
 type Phase = 'read' | 'write' | 'live' | 'burn' | 'owner-only';
 
 const Q = {
-  search: 'query($i: SearchInput!) { search(input: $i) { hits { record { id text scope domain { id key } surface { id key } } } } }',
+  search: 'query($i: SearchInput!) { search(input: $i) { hits { distance record { id text scope hasVector domain { id key } surface { id key } } } } }',
   'domain.name': 'query($k: String!) { domain(key: $k) { id key name } }',
-  'domain.search': 'query($k: String!, $v: [Float!]) { domain(key: $k) { id search(input: { vector: $v, k: 1000 }) { record { id text scope } } } }',
+  'domain.search': 'query($k: String!, $v: [Float!], $q: String) { domain(key: $k) { id search(input: { vector: $v, text: $q, k: 1000 }) { distance record { id text scope hasVector } } } }',
   'domain.recordCount': 'query($k: String!) { domain(key: $k) { id recordCount } }',
   'domain.surfaces': 'query($k: String!) { domain(key: $k) { id surfaces { id key } } }',
   lists: '{ viewer { role tenant { id domains { id key } surfaces { id key } } } }',
   writers:
-    'query($v: [Float!]) { viewer { surface { id key homeDomain { id key name } } } search(input: { vector: $v, k: 1000 }) { hits { record { id text surface { id key homeDomain { id key name } } } } } }',
-  mountsHits: 'query($v: [Float!]) { search(input: { vector: $v, k: 1000 }) { hits { record { id text surface { id key mounts { access domain { key } } } } } } }',
+    'query($v: [Float!], $q: String) { viewer { surface { id key homeDomain { id key name } } } search(input: { vector: $v, text: $q, k: 1000 }) { hits { record { id text surface { id key homeDomain { id key name } } } } } }',
+  mountsHits: 'query($v: [Float!], $q: String) { search(input: { vector: $v, text: $q, k: 1000 }) { hits { record { id text surface { id key mounts { access domain { key } } } } } } }',
   mountsViewer: '{ viewer { surface { id key mounts { access domain { key } } } tenant { surfaces { id key mounts { access domain { key } } } } } }',
   wallet: '{ wallet { id balance } }',
   ledger: '{ wallet { id ledger(first: 100) { id amount surface { key } } } }',
@@ -321,23 +347,29 @@ const OWNER_ONLY = new Map<string, OwnerOnlyRequest>();
 
 const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 
-function readRequest(c: Caller, kind: ReadKind | 'lists' | 'writers' | 'mountsHits' | 'mountsViewer' | 'wallet' | 'ledger' | 'identity' | 'searchSurface' | 'searchGlobal', target?: Target): string {
-  const key = `${c.id}|${kind}${target ? `|${targetName(target)}` : ''}`;
+type ReadRequestKind = ReadKind | 'lists' | 'writers' | 'mountsHits' | 'mountsViewer' | 'wallet' | 'ledger' | 'identity' | 'searchSurface' | 'searchGlobal';
+/** The read kinds that run a search: each is asked by vector, by text and by both. */
+const SEARCH_KINDS: ReadonlySet<ReadRequestKind> = new Set(['search', 'domain.search', 'searchSurface', 'searchGlobal', 'writers', 'mountsHits']);
+
+function readRequest(c: Caller, kind: ReadRequestKind, target?: Target, mode?: SearchMode): string {
+  if (SEARCH_KINDS.has(kind) !== (mode !== undefined)) throw new Error(`read kind ${kind}: a search mode is required exactly for searches`);
+  const key = `${c.id}|${kind}${target ? `|${targetName(target)}` : ''}${mode ? `|${mode}` : ''}`;
   if (READS.has(key)) return key;
+  const by = searchBy(mode ?? 'vector');
   let query: string;
   let variables: Record<string, unknown> = {};
   if (kind === 'search') {
     query = Q.search;
-    variables = { i: { vector: QUERY_VECTOR, k: K, domains: [(target as { key: string }).key] } };
+    variables = { i: { ...by, k: K, domains: [(target as { key: string }).key] } };
   } else if (kind === 'searchSurface' || kind === 'searchGlobal') {
     query = Q.search;
-    variables = { i: { vector: QUERY_VECTOR, k: K, domains: [], [kind === 'searchSurface' ? 'includeSurface' : 'includeGlobal']: true } };
+    variables = { i: { ...by, k: K, domains: [], [kind === 'searchSurface' ? 'includeSurface' : 'includeGlobal']: true } };
   } else if (kind.startsWith('domain.')) {
     query = Q[kind as ReadKind];
-    variables = { k: (target as { key: string }).key, ...(kind === 'domain.search' ? { v: QUERY_VECTOR } : {}) };
+    variables = { k: (target as { key: string }).key, ...(kind === 'domain.search' ? { v: by.vector, q: by.text } : {}) };
   } else {
     query = Q[kind as 'lists'];
-    if (kind === 'writers' || kind === 'mountsHits') variables = { v: QUERY_VECTOR };
+    if (kind === 'writers' || kind === 'mountsHits') variables = { v: by.vector, q: by.text };
   }
   READS.set(key, { key, caller: c, phase: 'read', query, variables });
   return key;
@@ -382,13 +414,16 @@ interface Cell {
   more?: string[];
   /** The same request naming a key that exists in no tenant: the answer must be the same. */
   twin?: string;
+  /** How a search cell searches (what it finds depends on it: a vector search no text-only record). */
+  mode?: SearchMode;
   check: (cell: Cell, ctx: Ctx) => void;
 }
 const CELLS: Cell[] = [];
 
 function addCell(cell: Omit<Cell, 'name'>, outcome: string): void {
   const column = cell.store ? (cell.op.startsWith('Surface.') || cell.op.startsWith('viewer.tenant.surfaces') ? storeLabel(cell.store).replace(/ store$/, '') : storeLabel(cell.store)) : `${cell.tenant}/tenant`;
-  CELLS.push({ ...cell, name: `${cell.caller.label} × ${column} × ${cell.op} → ${outcome}${cell.twin ? ' (the same answer as a missing key)' : ''}` });
+  const op = cell.mode ? `${cell.op} [${MODE_LABEL[cell.mode]}]` : cell.op;
+  CELLS.push({ ...cell, name: `${cell.caller.label} × ${column} × ${op} → ${outcome}${cell.twin ? ' (the same answer as a missing key)' : ''}` });
 }
 
 /** Another tenant's domain whose key the caller's own tenant lacks: it must look exactly like a missing one. */
@@ -413,11 +448,16 @@ function storeOutcome(kind: 'read' | 'write' | 'live', right: Right, resolved: S
   return { allowed: false, label };
 }
 
-const DOMAIN_READS: [string, ReadKind, string, (cell: Cell, ctx: Ctx) => void][] = [
-  ['search(domains: [D])', 'search', 'exactly its records', checkDomainSearch],
+/** What an allowed search of a store answers. */
+const exactlyItsRecords = (mode?: SearchMode): string => (mode === 'vector' ? 'exactly its records with a vector' : 'exactly its records, the text-only one too');
+/** The modes a read kind runs in: all three for a search, none otherwise. */
+const modesOf = (kind: ReadRequestKind): (SearchMode | undefined)[] => (SEARCH_KINDS.has(kind) ? SEARCH_MODES : [undefined]);
+
+const DOMAIN_READS: [string, ReadKind, string | ((mode?: SearchMode) => string), (cell: Cell, ctx: Ctx) => void][] = [
+  ['search(domains: [D])', 'search', exactlyItsRecords, checkDomainSearch],
   ['Record.surface', 'search', 'every hit names its writer', checkRecordSurface],
   ['domain(key: D) { key name }', 'domain.name', 'its key and name', checkDomainName],
-  ['domain(key: D) { search }', 'domain.search', 'exactly its records', checkDomainDomainSearch],
+  ['domain(key: D) { search }', 'domain.search', exactlyItsRecords, checkDomainDomainSearch],
   ['domain(key: D) { recordCount }', 'domain.recordCount', 'its record count', checkRecordCount],
   ['domain(key: D) { surfaces }', 'domain.surfaces', 'the surfaces it may see', checkDomainSurfaces],
 ];
@@ -430,11 +470,13 @@ for (const c of CALLERS) {
       const write = requestRight(c, 'write', target);
       const twin = needsTwin(c, s);
       for (const [op, kind, detail, check] of DOMAIN_READS) {
-        const o = storeOutcome('read', read.right, read.resolved, s, detail);
-        addCell(
-          { caller: c, store: s, op, phase: 'read', allowed: o.allowed, code: o.code, resolved: read.resolved, req: readRequest(c, kind, target), twin: twin ? readRequest(c, kind, NOWHERE) : undefined, check },
-          o.label,
-        );
+        for (const mode of modesOf(kind)) {
+          const o = storeOutcome('read', read.right, read.resolved, s, typeof detail === 'string' ? detail : detail(mode));
+          addCell(
+            { caller: c, store: s, op, phase: 'read', allowed: o.allowed, code: o.code, resolved: read.resolved, req: readRequest(c, kind, target, mode), twin: twin ? readRequest(c, kind, NOWHERE, mode) : undefined, mode, check },
+            o.label,
+          );
+        }
       }
       for (const kind of ['remember', 'forget'] as const) {
         const what = kind === 'remember' ? `remember(scope: DOMAIN, domain: D)` : `forget(scope: DOMAIN, domain: D)`;
@@ -452,27 +494,33 @@ for (const c of CALLERS) {
       // Fields that reveal a domain without naming it.
       if (c.role === 'INVALID') {
         addCell({ caller: c, store: s, op: 'viewer.tenant.domains', phase: 'read', allowed: false, code: 'UNAUTHENTICATED', req: readRequest(c, 'lists'), check: checkDomainListed }, 'UNAUTHENTICATED');
-        addCell({ caller: c, store: s, op: 'Surface.homeDomain of a writer homed in D', phase: 'read', allowed: false, code: 'UNAUTHENTICATED', req: readRequest(c, 'writers'), check: checkHomeDomain }, 'UNAUTHENTICATED');
+        for (const mode of SEARCH_MODES) {
+          addCell({ caller: c, store: s, op: 'Surface.homeDomain of a writer homed in D', phase: 'read', allowed: false, code: 'UNAUTHENTICATED', req: readRequest(c, 'writers', undefined, mode), mode, check: checkHomeDomain }, 'UNAUTHENTICATED');
+        }
       } else {
         const visible = canRead(c, s);
         addCell({ caller: c, store: s, op: 'viewer.tenant.domains', phase: 'read', allowed: visible, req: readRequest(c, 'lists'), check: checkDomainListed }, visible ? 'listed' : c.t === s.t ? 'not listed' : 'never: not listed');
         const seen = writersHomedIn(c, s).map((k) => `"${k}"`);
         const how = seen.length ? `writers in reach: ${seen.join(', ')}` : 'no writer homed there in reach';
-        addCell(
-          { caller: c, store: s, op: 'Surface.homeDomain of a writer homed in D', phase: 'read', allowed: visible, req: readRequest(c, 'writers'), check: checkHomeDomain },
-          c.t !== s.t ? 'never: no surface or domain of that tenant appears' : visible ? `shown (${how})` : `null (${how})`,
-        );
+        for (const mode of SEARCH_MODES) {
+          addCell(
+            { caller: c, store: s, op: 'Surface.homeDomain of a writer homed in D', phase: 'read', allowed: visible, req: readRequest(c, 'writers', undefined, mode), mode, check: checkHomeDomain },
+            c.t !== s.t ? 'never: no surface or domain of that tenant appears' : visible ? `shown (${how})` : `null (${how})`,
+          );
+        }
       }
     } else if (s.scope === 'SURFACE' || s.scope === 'GLOBAL') {
       const target = targetOf(s);
       const read = requestRight(c, 'read', target);
       const write = requestRight(c, 'write', target);
       const scope = s.scope;
-      const r = storeOutcome('read', read.right, read.resolved, s, 'exactly its records');
-      addCell(
-        { caller: c, store: s, op: scope === 'SURFACE' ? 'search(includeSurface: true)' : 'search(includeGlobal: true)', phase: 'read', allowed: r.allowed, code: r.code, resolved: read.resolved, req: readRequest(c, scope === 'SURFACE' ? 'searchSurface' : 'searchGlobal'), check: checkStoreSearch },
-        r.label,
-      );
+      for (const mode of SEARCH_MODES) {
+        const r = storeOutcome('read', read.right, read.resolved, s, exactlyItsRecords(mode));
+        addCell(
+          { caller: c, store: s, op: scope === 'SURFACE' ? 'search(includeSurface: true)' : 'search(includeGlobal: true)', phase: 'read', allowed: r.allowed, code: r.code, resolved: read.resolved, req: readRequest(c, scope === 'SURFACE' ? 'searchSurface' : 'searchGlobal', undefined, mode), mode, check: checkStoreSearch },
+          r.label,
+        );
+      }
       for (const kind of ['remember', 'forget'] as const) {
         const o = storeOutcome('write', write.right, write.resolved, s, kind === 'remember' ? 'writes a probe' : 'deletes only the probe', kind === 'forget');
         addCell(
@@ -483,15 +531,19 @@ for (const c of CALLERS) {
       if (scope === 'SURFACE') {
         if (c.role === 'INVALID') {
           addCell({ caller: c, store: s, op: 'viewer.tenant.surfaces', phase: 'read', allowed: false, code: 'UNAUTHENTICATED', req: readRequest(c, 'lists'), check: checkSurfaceListed }, 'UNAUTHENTICATED');
-          addCell({ caller: c, store: s, op: 'Surface.mounts', phase: 'read', allowed: false, code: 'UNAUTHENTICATED', req: readRequest(c, 'mountsViewer'), more: [readRequest(c, 'mountsHits')], check: checkMounts }, 'UNAUTHENTICATED');
+          for (const mode of SEARCH_MODES) {
+            addCell({ caller: c, store: s, op: 'Surface.mounts', phase: 'read', allowed: false, code: 'UNAUTHENTICATED', req: readRequest(c, 'mountsViewer'), more: [readRequest(c, 'mountsHits', undefined, mode)], mode, check: checkMounts }, 'UNAUTHENTICATED');
+          }
         } else {
           const visible = canSeeSurfaceDetails(c, s.t, s.key);
           addCell({ caller: c, store: s, op: 'viewer.tenant.surfaces', phase: 'read', allowed: visible, req: readRequest(c, 'lists'), check: checkSurfaceListed }, visible ? 'listed' : c.t === s.t ? 'not listed' : 'never: not listed');
           const reached = surfaceReached(c, s.t, s.key);
-          addCell(
-            { caller: c, store: s, op: 'Surface.mounts', phase: 'read', allowed: visible, req: readRequest(c, 'mountsViewer'), more: [readRequest(c, 'mountsHits')], check: checkMounts },
-            visible ? 'shown' : c.t !== s.t ? 'never: that surface never appears' : reached ? `${ACCESS_TABLE.surface.otherSurfaceMounts} where it appears as a writer, never shown` : 'never shown (not in reach as a writer)',
-          );
+          for (const mode of SEARCH_MODES) {
+            addCell(
+              { caller: c, store: s, op: 'Surface.mounts', phase: 'read', allowed: visible, req: readRequest(c, 'mountsViewer'), more: [readRequest(c, 'mountsHits', undefined, mode)], mode, check: checkMounts },
+              visible ? 'shown' : c.t !== s.t ? 'never: that surface never appears' : reached ? `${ACCESS_TABLE.surface.otherSurfaceMounts} where it appears as a writer, never shown` : 'never shown (not in reach as a writer)',
+            );
+          }
         }
       }
     }
@@ -663,7 +715,7 @@ async function setUp(backend: Backend): Promise<Ctx> {
     const input = {
       scope: store.scope,
       ...(store.scope === 'DOMAIN' ? { domain: store.key } : {}),
-      records: seeds.map((seed) => ({ id: seed.id, kind: 'seed', text: seedText(seed), vector: randomVector(rand, DIM) })),
+      records: seeds.map((seed) => ({ id: seed.id, kind: 'seed', text: seedText(seed), ...(seed.textOnly ? {} : { vector: randomVector(rand, DIM) }) })),
     };
     await must(gqlAs(ctx, by, Q.remember, { i: input }), `seeding ${storeLabel(store)}`);
   });
@@ -707,7 +759,8 @@ async function setUp(backend: Backend): Promise<Ctx> {
 
   for (const s of STORES) ctx.baseline.set(sid(s), await snapshot(ctx, s));
   for (const s of STORES) {
-    const expected = s.scope === 'DOMAIN' ? [`count=${seedsOf(s).length}`, ...seedIds(s)] : seedIds(s);
+    const entries = seedsOf(s).map((seed) => (seed.textOnly ? `${seed.id} (text only)` : seed.id)).sort();
+    const expected = s.scope === 'DOMAIN' ? [`count=${seedsOf(s).length}`, ...entries] : entries;
     if (JSON.stringify(ctx.baseline.get(sid(s))) !== JSON.stringify(expected)) throw new Error(`seeding ${storeLabel(s)}: ${JSON.stringify(ctx.baseline.get(sid(s)))}`);
   }
   const wait = expiresAt + 300 - Date.now();
@@ -715,19 +768,26 @@ async function setUp(backend: Backend): Promise<Ctx> {
   return ctx;
 }
 
-/** A store's contents as its own tenant sees them: domain stores by the owner (count and ids), private stores by their surface. */
+/**
+ * A store's contents as its own tenant sees them: domain stores by the owner (count and ids), private stores by their
+ * surface. Searched by vector and by text: an id found by one alone says so ("x (text only)"), so a text-only record
+ * that went, or gained a vector, is noticed.
+ */
 async function snapshot(ctx: Ctx, s: Store): Promise<string[]> {
+  const ids = (hits: any[]) => new Set<string>(hits.map((h) => h.record.id));
+  const entries = (byVector: Set<string>, byText: Set<string>) =>
+    [...new Set([...byVector, ...byText])].map((id) => (byVector.has(id) && byText.has(id) ? id : `${id} (${byVector.has(id) ? 'vector' : 'text'} only)`)).sort();
   if (s.scope === 'DOMAIN') {
-    const data = await must(
-      gqlAs(ctx, ctx.ownerOf[s.t], 'query($k: String!, $v: [Float!]) { domain(key: $k) { recordCount search(input: { vector: $v, k: 1000 }) { record { id } } } }', { k: s.key, v: QUERY_VECTOR }),
-      `snapshot of ${storeLabel(s)}`,
-    );
-    return [`count=${data.domain.recordCount}`, ...data.domain.search.map((h: any) => h.record.id).sort()];
+    const query =
+      'query($k: String!, $v: [Float!], $q: String) { domain(key: $k) { recordCount byVector: search(input: { vector: $v, k: 1000 }) { record { id } } byText: search(input: { text: $q, k: 1000 }) { record { id } } } }';
+    const data = await must(gqlAs(ctx, ctx.ownerOf[s.t], query, { k: s.key, v: QUERY_VECTOR, q: QUERY_TEXT }), `snapshot of ${storeLabel(s)}`);
+    return [`count=${data.domain.recordCount}`, ...entries(ids(data.domain.byVector), ids(data.domain.byText))];
   }
   const by = s.scope === 'SURFACE' ? surfaceCaller(s.t, s.key) : ctx.ownerOf[s.t];
-  const input = { vector: QUERY_VECTOR, k: K, domains: [], ...(s.scope === 'SURFACE' ? { includeSurface: true } : { includeGlobal: true }) };
-  const data = await must(gqlAs(ctx, by, Q.search, { i: input }), `snapshot of ${storeLabel(s)}`);
-  return data.search.hits.map((h: any) => h.record.id).sort();
+  const where = { k: K, domains: [], ...(s.scope === 'SURFACE' ? { includeSurface: true } : { includeGlobal: true }) };
+  const query = 'query($v: SearchInput!, $q: SearchInput!) { byVector: search(input: $v) { hits { record { id } } } byText: search(input: $q) { hits { record { id } } } }';
+  const data = await must(gqlAs(ctx, by, query, { v: { ...where, vector: QUERY_VECTOR }, q: { ...where, text: QUERY_TEXT } }), `snapshot of ${storeLabel(s)}`);
+  return entries(ids(data.byVector.hits), ids(data.byText.hits));
 }
 
 async function balances(ctx: Ctx): Promise<Record<TenantName, string>> {
@@ -771,7 +831,8 @@ async function runReads(ctx: Ctx): Promise<void> {
 
 function writeVariables(w: WriteRequest): Record<string, unknown> {
   const where = { scope: w.target.scope, ...(w.target.scope === 'DOMAIN' ? { domain: w.target.key } : {}) };
-  if (w.kind === 'remember') return { i: { ...where, records: [{ id: w.probe, kind: 'probe', text: `probe by ${w.caller.id}`, vector: QUERY_VECTOR }] } };
+  // The probe's text holds QUERY_TEXT: the snapshots find it by text as by vector.
+  if (w.kind === 'remember') return { i: { ...where, records: [{ id: w.probe, kind: 'probe', text: `${QUERY_TEXT} probe by ${w.caller.id}`, vector: QUERY_VECTOR }] } };
   // Forget names the records of every store its cells are about (another tenant's same-key store, another
   // surface's private store): an allowed forget must delete only its own probe; a denied one nothing at all.
   const ids = new Set<string>(w.right === 'OK' ? [w.probe] : []);
@@ -954,11 +1015,19 @@ function expectTwin(cell: Cell, ctx: Ctx, r: GqlResult<any>, twin: GqlResult<any
   const key = cell.store!.key;
   expect(firstMessage(r).replaceAll(`"${key}"`, '"…"')).toBe(firstMessage(twin).replaceAll('"nowhere"', '"…"'));
 }
-function expectRecordsOf(ctx: Ctx, records: any[], s: Store): void {
-  expect(records.map((x) => x.id).sort()).toEqual(seedIds(s));
-  for (const x of records) {
-    expect(x.scope ?? s.scope).toBe(s.scope);
+/** The hits of a search of store s are exactly the records that search finds there, each with its own store and vector. */
+function expectHitsOf(ctx: Ctx, hits: any[], s: Store, mode: SearchMode): void {
+  expect(hits.map((h) => h.record.id).sort()).toEqual(foundIds(s, mode));
+  const textOnly = new Set(seedsOf(s).filter((seed) => seed.textOnly).map((seed) => seed.id));
+  for (const { distance, record: x } of hits) {
+    expect(x.scope).toBe(s.scope);
     if (x.domain !== undefined) expect(x.domain?.id ?? null).toBe(s.scope === 'DOMAIN' ? ctx.domainId.get(`${s.t}/${s.key}`) : null);
+    // A distance exactly when both the query and the record have a vector.
+    expect({ id: x.id, hasVector: x.hasVector, distance: distance === null ? null : typeof distance }).toEqual({
+      id: x.id,
+      hasVector: !textOnly.has(x.id),
+      distance: mode === 'text' || textOnly.has(x.id) ? null : 'number',
+    });
   }
 }
 
@@ -967,7 +1036,7 @@ function checkDomainSearch(cell: Cell, ctx: Ctx): void {
   expectAnswer(cell, ctx, r);
   if (cell.twin) expectTwin(cell, ctx, r, result(ctx, cell.twin));
   if (cell.code) return expect(r.data?.search ?? null).toBeNull();
-  expectRecordsOf(ctx, r.data.search.hits.map((h: any) => h.record), cell.resolved!);
+  expectHitsOf(ctx, r.data.search.hits, cell.resolved!, cell.mode!);
   if (!cell.allowed) expect(JSON.stringify(r)).not.toContain(marker(cell.store!));
 }
 
@@ -998,7 +1067,7 @@ function checkDomainDomainSearch(cell: Cell, ctx: Ctx): void {
   if (cell.twin) expectTwin(cell, ctx, r, result(ctx, cell.twin));
   if (cell.code) return expect(r.data?.domain ?? null).toBeNull();
   expect(r.data.domain.id).toBe(ctx.domainId.get(`${cell.resolved!.t}/${cell.resolved!.key}`));
-  expectRecordsOf(ctx, r.data.domain.search.map((h: any) => h.record), cell.resolved!);
+  expectHitsOf(ctx, r.data.domain.search, cell.resolved!, cell.mode!);
 }
 
 function checkRecordCount(cell: Cell, ctx: Ctx): void {
@@ -1129,7 +1198,7 @@ function checkStoreSearch(cell: Cell, ctx: Ctx): void {
   const r = result(ctx, cell.req);
   expectAnswer(cell, ctx, r);
   if (cell.code) return expect(r.data?.search ?? null).toBeNull();
-  expectRecordsOf(ctx, r.data.search.hits.map((h: any) => h.record), cell.resolved!);
+  expectHitsOf(ctx, r.data.search.hits, cell.resolved!, cell.mode!);
   if (!cell.allowed) expect(JSON.stringify(r)).not.toContain(marker(cell.store!));
 }
 
