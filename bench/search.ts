@@ -1,12 +1,15 @@
 // Search at scale, benchmarks (1)-(3) of `npm run bench`: (1) search through the gateway (in-process and over HTTP)
 // vs raw LanceDB on the same table and query vectors, p50/p95/p99; (2) the God View, fused over three indexed
-// domains, vs the slowest single domain; (3) recall@10 of the indexed searches vs exact brute force.
+// domains, vs the slowest single domain; (3) recall@10 of the indexed searches vs exact brute force. Beside them, the
+// same places searched by text (BM25) and hybrid (vector + text, RRF): gateway text vs raw LanceDB BM25, the God View
+// by text vs the slowest single domain, hybrid vs vector. Text has no targets; its figures are printed as measured.
 //
 //   npm run bench:search -- --rows 100000 --queries 200 --warmup 20 --seed 42
 //
 // One run, one data set: vectors clustered like real embeddings (test/helpers/clustered.ts), a tenant made through
-// the API, every record written through `remember` (base64 vectors), each domain indexed by the gateway's own
-// lifecycle (waited for), and every path answering the same query vectors in rounds whose path order is shuffled,
+// the API, every record written through `remember` (base64 vectors, and 8-16 made-up words drawn Zipf-like: see
+// lib/synthetic-text.ts), each domain indexed by the gateway's own lifecycle (waited for, then checked in LanceDB's
+// own index listing), and every path answering the same queries in rounds whose path order is shuffled,
 // so background noise lands on all of them. NODE_ENV=production unless set (see lib/production-env.ts).
 import { nodeEnv } from './lib/production-env.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,6 +28,12 @@ import { createRng, shuffle } from './lib/random.js';
 import { report, type Figure } from './lib/report.js';
 import { formatTable, ms, summarize, type Summary } from './lib/stats.js';
 import { float32Base64 as b64 } from '../src/vectors/records.js';
+import { textQuery } from '../src/vectors/text-search.js';
+import { HYBRID_CANDIDATES } from '../src/search/fused-search.js';
+import { describeCoverage, indexCoverage } from './lib/index-coverage.js';
+import { modeFigures, modeTable } from './lib/search-modes.js';
+import { createTextSource, type TextSource } from './lib/synthetic-text.js';
+import { FUSED, FUSED_HYBRID, FUSED_TEXT, HYBRID, searchIds, SINGLE, SINGLE_JSON, TEXT, type Fetcher } from './lib/search-client.js';
 
 const opts = parseIntArgs(process.argv.slice(2), { rows: 100_000, queries: 200, warmup: 20, seed: 42, k: 10, recall: 100 });
 const DIM = 384;
@@ -39,19 +48,6 @@ const RECALL_TARGET = 0.95;
 const DATA = { dim: DIM, clusters: 200, subclusters: 50, subSpread: 0.8, spread: 0.5 };
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
-const SINGLE = `query Single($v: String!, $k: Int!, $domains: [String!]!) {
-  search(input: { vectorBase64: $v, k: $k, domains: $domains }) { hits { distance score record { id } } }
-}`;
-const SINGLE_JSON = `query SingleJson($vector: [Float!]!, $k: Int!, $domains: [String!]!) {
-  search(input: { vector: $vector, k: $k, domains: $domains }) { hits { distance score record { id } } }
-}`;
-const FUSED = `query Fused($v: String!, $k: Int!) {
-  search(input: { vectorBase64: $v, k: $k }) { hits { distance score record { id } } }
-}`;
-
-type Fetcher = (body: string, token: string) => Promise<Response>;
-interface Hits { hits: { distance: number; score: number; record: { id: string } }[] }
-
 async function gqlJson(fetcher: Fetcher, token: string, query: string, variables: unknown): Promise<Record<string, any>> {
   const res = await fetcher(JSON.stringify({ query, variables }), token);
   const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
@@ -59,22 +55,14 @@ async function gqlJson(fetcher: Fetcher, token: string, query: string, variables
   return body.data;
 }
 
-/** Runs a search call and returns the hit ids; any error or short answer stops the benchmark. */
-async function searchIds(fetcher: Fetcher, body: string, token: string, k: number): Promise<string[]> {
-  const res = await fetcher(body, token);
-  const json = (await res.json()) as { data?: { search?: Hits }; errors?: unknown[] };
-  const hits = json.data?.search?.hits;
-  if (json.errors || !hits || hits.length !== k) throw new Error(`search failed (${res.status}): ${JSON.stringify(json).slice(0, 500)}`);
-  return hits.map((h) => h.record.id);
-}
-
-function recordsJson(source: ReturnType<typeof createClusteredSource>, domain: string, from: number, count: number): string {
+function recordsJson(source: ReturnType<typeof createClusteredSource>, texts: TextSource, domain: string, from: number, count: number): string {
   const parts: string[] = [];
-  for (let i = from; i < from + count; i++) parts.push(JSON.stringify({ id: `${domain}-${i}`, kind: 'note', text: `${domain} record ${i}`, vectorBase64: b64(source.next()) }));
+  for (let i = from; i < from + count; i++) parts.push(JSON.stringify({ id: `${domain}-${i}`, kind: 'note', text: texts.record(), vectorBase64: b64(source.next()) }));
   return `[${parts.join(',')}]`;
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'nexus-bench-'));
   const config = benchConfig(dataDir, DIM);
   const nexus = await createNexusServer(config, { log: createLogger('silent') });
@@ -105,6 +93,7 @@ async function main(): Promise<void> {
 
     // ---- Load through remember, the real write path, in batches of 1000. ----
     const dataSource = createClusteredSource({ seed: opts.seed, ...DATA });
+    const dataTexts = createTextSource({ vocabularySeed: opts.seed, seed: opts.seed ^ 0x7e47 });
     let rememberMs = 0;
     // Time the store's share of remember (Arrow build + mergeInsert) by wrapping the service for the load only.
     const vectors = nexus.services.vectors;
@@ -122,7 +111,7 @@ async function main(): Promise<void> {
     for (const domain of DOMAINS) {
       for (let from = 0; from < opts.rows; from += BATCH) {
         const count = Math.min(BATCH, opts.rows - from);
-        const body = `{"query":"mutation($d: String!, $r: [RecordInput!]!) { remember(input: { domain: $d, records: $r }) { records { id } } }","variables":{"d":${JSON.stringify(domain)},"r":${recordsJson(dataSource, domain, from, count)}}}`;
+        const body = `{"query":"mutation($d: String!, $r: [RecordInput!]!) { remember(input: { domain: $d, records: $r }) { records { id } } }","variables":{"d":${JSON.stringify(domain)},"r":${recordsJson(dataSource, dataTexts, domain, from, count)}}}`;
         const t0 = performance.now();
         const res = await inProcess(body, ownerToken);
         const json = (await res.json()) as { data?: { remember?: { records: unknown[] } }; errors?: unknown[] };
@@ -157,6 +146,19 @@ async function main(): Promise<void> {
     tables.push(rciTable, ...allTables);
     const rowCount = await rawTable.countRows();
     if (rowCount !== opts.rows) throw new Error(`health holds ${rowCount} rows, expected ${opts.rows}`);
+
+    // ---- Both indexes as LanceDB itself lists them: rows left outside the full-text index are said, not hidden. ----
+    const coverage = await Promise.all(allTables.map(indexCoverage));
+    const coverageNotes = coverage.map((c, i) => `${DOMAINS[i]}: ${describeCoverage(c)}`);
+    console.log(`indexes in LanceDB's listing:\n  ${coverageNotes.join('\n  ')}`);
+    coverage.forEach((c, i) => {
+      if (!c.text) throw new Error(`${DOMAINS[i]} has no full-text index`);
+      if (!c.vector && opts.rows >= config.index.minRows) throw new Error(`${DOMAINS[i]} holds ${opts.rows} rows and no vector index`);
+    });
+    const outsideFts = coverage.reduce((n, c) => n + (c.text?.unindexed ?? 0), 0);
+    if (outsideFts > 0) {
+      console.log(`NOTE: ${outsideFts} rows are outside the full-text indexes (the lifecycle folds them in from ${config.index.textOptimizeRows}); BM25 reads them flat beside the index and the text figures include that.`);
+    }
     // What a LanceDB user writes for the same search: the index's metric and the same number of probes.
     const nprobes = config.index.nprobes;
     const rawRows = async (t: lancedb.Table, unit: Float32Array) =>
@@ -164,15 +166,28 @@ async function main(): Promise<void> {
     const exactRows = async (t: lancedb.Table, unit: Float32Array) =>
       (await t.vectorSearch(unit).distanceType('dot').bypassVectorIndex().limit(opts.k).select(['id', '_distance']).toArray()) as { id: string; _distance: number }[];
     const rawSearch = async (t: lancedb.Table, unit: Float32Array) => (await rawRows(t, unit)).map((r) => r.id);
+    // The gateway's own BM25 query (same columns), for the k a LanceDB user asks; the gateway asks min(2k, k+50)
+    // rows to let the exact-phrase boost reorder them.
+    const rawText = async (t: lancedb.Table, text: string, limit: number) =>
+      ((await textQuery(t, { text, limit, withVectors: false }).toArray()) as { id: string }[]).map((r) => r.id);
 
     // ---- Queries: the same numbers go to every path; the raw path gets them normalised exactly as the gateway does. ----
     // Fresh points of the same topics, not copies of stored rows.
     const querySource = createClusteredSource({ seed: opts.seed, noiseSeed: opts.seed ^ 0x5eed, ...DATA });
+    // Two or three words of the records' vocabulary: one common, the rest mostly rare.
+    const queryTexts = createTextSource({ vocabularySeed: opts.seed, seed: opts.seed ^ 0x9e47 });
     const makeQuery = () => {
       const unit = querySource.next();
+      const text = queryTexts.query();
       const vars = { v: b64(unit), k: opts.k };
+      const body = (query: string, variables: Record<string, unknown>) => JSON.stringify({ query, variables: { ...variables, k: opts.k } });
       return {
         unit,
+        text,
+        textSingle: Object.fromEntries(DOMAINS.map((d) => [d, body(TEXT, { t: text, domains: [d] })])) as Record<string, string>,
+        hybrid: body(HYBRID, { t: text, v: vars.v, domains: ['health'] }),
+        fusedText: body(FUSED_TEXT, { t: text }),
+        fusedHybrid: body(FUSED_HYBRID, { t: text, v: vars.v }),
         single: Object.fromEntries(DOMAINS.map((d) => [d, JSON.stringify({ query: SINGLE, variables: { ...vars, domains: [d] } })])) as Record<string, string>,
         singleJson: JSON.stringify({ query: SINGLE_JSON, variables: { vector: Array.from(unit), k: opts.k, domains: ['health'] } }),
         fused: JSON.stringify({ query: FUSED, variables: vars }),
@@ -194,6 +209,11 @@ async function main(): Promise<void> {
       { name: 'api in-process fused (3 domains)', run: (q) => searchIds(inProcess, q.fused, surfaceToken, opts.k) },
       // The store-level floor of a fused query: the same three flat searches, concurrently, no gateway.
       { name: 'raw lancedb, 3 domains concurrently', run: async (q) => (await Promise.all(allTables.map((t) => rawSearch(t, q.unit)))).flat() },
+      { name: 'raw lancedb BM25 (health)', run: (q) => rawText(rawTable, q.text, opts.k) },
+      ...DOMAINS.map((d) => ({ name: `api in-process text (${d})`, run: (q: Query) => searchIds(inProcess, q.textSingle[d] as string, surfaceToken, opts.k) })),
+      { name: 'api in-process hybrid (health)', run: (q) => searchIds(inProcess, q.hybrid, surfaceToken, opts.k) },
+      { name: 'api in-process fused text (3 domains)', run: (q) => searchIds(inProcess, q.fusedText, surfaceToken, opts.k) },
+      { name: 'api in-process fused hybrid (3 domains)', run: (q) => searchIds(inProcess, q.fusedHybrid, surfaceToken, opts.k) },
     ];
 
     // Same answers on every health path, or the comparison means nothing.
@@ -208,6 +228,10 @@ async function main(): Promise<void> {
       const merged = (await Promise.all(allTables.map((t) => rawRows(t, first.unit)))).flat().sort((a, b) => a._distance - b._distance);
       const fusedIds = await searchIds(inProcess, first.fused, surfaceToken, opts.k);
       if (JSON.stringify(fusedIds) !== JSON.stringify(merged.slice(0, opts.k).map((r) => r.id))) throw new Error(`fused answer ${fusedIds.join(',')} is not the top ${opts.k} of the three stores`);
+      // By text: the gateway's k come from the rows its BM25 query fetched (reordered only by the phrase boost).
+      const fetched = new Set(await rawText(rawTable, first.text, Math.min(2 * opts.k, opts.k + 50)));
+      const textIds = await searchIds(inProcess, first.textSingle.health as string, surfaceToken, opts.k);
+      if (!textIds.every((id) => fetched.has(id))) throw new Error(`text answer ${textIds.join(',')} is not among raw BM25's ${[...fetched].join(',')}`);
     }
 
     const orderRng = createRng(opts.seed ^ 0x0bde);
@@ -249,6 +273,20 @@ async function main(): Promise<void> {
       ),
     );
 
+    // Vector, text and hybrid side by side, each place searched in the same rounds.
+    const at = (name: string): Summary => {
+      const x = stats.get(name);
+      if (!x) throw new Error(`no path ${name}`);
+      return x;
+    };
+    const singleModes = DOMAINS.map((d) => ({
+      domain: d,
+      stats: { vector: at(`api in-process (${d})`), text: at(`api in-process text (${d})`), hybrid: d === 'health' ? at('api in-process hybrid (health)') : undefined },
+    }));
+    const godView = { vector: at('api in-process fused (3 domains)'), text: at('api in-process fused text (3 domains)'), hybrid: at('api in-process fused hybrid (3 domains)') };
+    const rawModes = { vector: at('raw lancedb (health)'), text: at('raw lancedb BM25 (health)') };
+    console.log(`\n${modeTable([['raw LanceDB (health)', rawModes], ...singleModes.map((s) => [`API in-process (${s.domain})`, s.stats] as const), ['God View, API in-process (3 domains)', godView]])}`);
+
     const raw = stats.get('raw lancedb (health)') as Summary;
     const singles = DOMAINS.map((d) => ({ d, x: stats.get(`api in-process (${d})`) as Summary }));
     const slowest = singles.reduce((a, b) => (b.x.p50 > a.x.p50 ? b : a));
@@ -285,6 +323,13 @@ async function main(): Promise<void> {
       `${DOMAINS.length} domains × ${opts.rows} rows × ${DIM}, clustered; k ${opts.k}; ${queries.length} query rounds; recall over ${recallQueries.length} queries against LanceDB flat search.`,
       `indexes: ${states.join('; ')}; nprobes ${nprobes}; database ${nexus.services.db.backend}.`,
     ]);
+    report('search by text and hybrid', modeFigures({ raw: rawModes, singles: singleModes, godView }), [
+      `records of 8-16 made-up words drawn Zipf-like from 4000; queries of 2-3 words (one common, the rest mostly rare); hybrid takes each store's vector and BM25 top ${HYBRID_CANDIDATES}.`,
+      `raw LanceDB BM25: the gateway's query (textQuery, same columns) with limit k; the gateway fetches min(2k, k+50) rows for its phrase boost.`,
+      `no targets for text; for reference only, the vector path's gateway target is ≤ ${GATEWAY_TARGET}× raw LanceDB p50.`,
+      `query text and query vector are drawn independently, so the hybrid rankings rarely share records.`,
+      ...coverageNotes.map((n) => `index coverage, ${n}`),
+    ]);
 
     console.log(
       `\nload: ${totalRows} rows through remember in ${(loadWallMs / 1000).toFixed(1)} s wall ` +
@@ -294,7 +339,11 @@ async function main(): Promise<void> {
       `  remember calls ${(rememberMs / 1000).toFixed(1)} s, of which vectors.upsert (Arrow build + mergeInsert) ${(upsertMs / 1000).toFixed(1)} s ` +
         `(${Math.round(totalRows / (upsertMs / 1000))} rows/s); the rest is the request: JSON, GraphQL coercion, validation, events`,
     );
-    console.log(`measurement: ${queries.length} rounds × ${paths.length} paths in ${(measureMs / 1000).toFixed(1)} s; health table has ${rowCount} rows`);
+    const textMs = paths.filter((p) => / text | hybrid |BM25/.test(p.name)).reduce((sum, p) => sum + (samples.get(p.name) ?? []).reduce((a, b) => a + b, 0), 0);
+    console.log(
+      `measurement: ${queries.length} rounds × ${paths.length} paths in ${(measureMs / 1000).toFixed(1)} s (text and hybrid paths ${(textMs / 1000).toFixed(1)} s of it); ` +
+        `health table has ${rowCount} rows; whole run so far ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    );
     console.log(`load average at end: ${load()} (on ${availableParallelism()} cores; other processes share them)`);
   } finally {
     await Promise.allSettled(tables.map((t) => t.close()));
