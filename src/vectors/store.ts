@@ -157,8 +157,10 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
 
   async function textHits(t: lancedb.Table, store: StoreRef, query: SearchQuery): Promise<ScoredRecord[]> {
     const text = query.text ?? '';
-    // A few more rows than wanted, so that records holding the exact phrase can move up into the k kept.
-    const spec = { text, limit: Math.min(2 * query.k, query.k + 50), filter: query.filter, withVectors: query.withVectors || query.unit !== null };
+    // By text alone, a few more rows than wanted, so that records holding the exact phrase can move up into the k
+    // kept; a hybrid search asks enough candidates already (HYBRID_CANDIDATES), and reads their vectors for distances.
+    const hybrid = query.unit !== null;
+    const spec = { text, limit: hybrid ? query.k : Math.min(2 * query.k, query.k + 50), filter: query.filter, withVectors: query.withVectors || hybrid };
     let answer;
     try {
       answer = await textQuery(t, spec).toArrow();

@@ -130,9 +130,12 @@ describe.each(await backends())('ingest (%s)', (backend) => {
 });
 
 describe('reads leave storage untouched', () => {
+  // By vector, by text and hybrid: text searches read the full-text index and write nothing either.
   const READS = `query($v: [Float!]!) {
     search(input: { vector: $v, includeGlobal: true }) { hits { record { id } } }
-    health: domain(key: "health") { recordCount search(input: { vector: $v }) { distance } }
+    text: search(input: { text: "leg day", includeGlobal: true }) { hits { record { id } } }
+    hybrid: search(input: { text: "leg day", vector: $v }) { hits { record { id } } }
+    health: domain(key: "health") { recordCount search(input: { vector: $v }) { distance } byText: search(input: { text: "leg" }) { score } }
   }`;
 
   it('on local disk: a God View, counts and searches of never-written stores create no file', async () => {
@@ -147,7 +150,7 @@ describe('reads leave storage untouched', () => {
       expect(await filesUnder(tenantDir)).toEqual(before);
 
       // After one write, reads of the written store and of the others still add nothing.
-      expect((await nexus.gql(REMEMBER, { input: { domain: 'health', records: [good()] } }, t.ownerToken)).errors).toBeUndefined();
+      expect((await nexus.gql(REMEMBER, { input: { domain: 'health', records: [good(), { ...good(), text: 'heavy leg day' }, { kind: 'note', text: 'leg day, words only' }] } }, t.ownerToken)).errors).toBeUndefined();
       const written = await filesUnder(tenantDir);
       expect(written.some((f) => f.includes('__manifest'))).toBe(false);
       await nexus.gql(READS, { v: vector() }, t.ownerToken);
@@ -175,7 +178,7 @@ describe('reads leave storage untouched', () => {
       const res = await nexus.gql(READS, { v: vector() }, t.ownerToken);
       expect(res.errors).toBeUndefined();
       expect(await filesUnder(s3.directory)).toEqual(before);
-      expect((await nexus.gql(REMEMBER, { input: { domain: 'health', records: [good()] } }, t.ownerToken)).errors).toBeUndefined();
+      expect((await nexus.gql(REMEMBER, { input: { domain: 'health', records: [good(), { ...good(), text: 'heavy leg day' }, { kind: 'note', text: 'leg day, words only' }] } }, t.ownerToken)).errors).toBeUndefined();
       const written = await filesUnder(s3.directory);
       expect(written.length).toBeGreaterThan(before.length);
       expect(written.some((f) => f.includes('__manifest'))).toBe(false);
