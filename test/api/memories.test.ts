@@ -82,7 +82,7 @@ describe.each(setups)('memories on %s', (_label, backend, storage) => {
       const hit = res.data!.search.hits.find((h) => h.record.id === 'leg-day');
       expect(hit?.record).toMatchObject({ scope: 'DOMAIN', kind: 'workout', text: 'heavy leg day', metadata: { sets: 5 }, domain: { key: 'health' }, surface: { key: 'vo2' } });
       expect(hit!.distance).toBeGreaterThanOrEqual(0);
-      expect(hit!.score).toBeCloseTo(1 - hit!.distance, 6);
+      expect(hit!.score).toBeCloseTo(1 - hit!.distance!, 6);
     });
 
     it('gives AGNx (business) FORBIDDEN on health and never shows the leg day by any path', async () => {
