@@ -6,6 +6,7 @@ import { BadUserInputError, ConflictError, InsufficientCreditsError, NotFoundErr
 import { isUuid } from '../auth/identifiers.js';
 import { identifierProblem, textProblem } from '../text.js';
 import { isUniqueViolation } from '../db/errors.js';
+import type { CreditMeter } from './credit-meter.js';
 
 export const MAX_AMOUNT = 10n ** 15n;
 // int8 holds 9.22e18; keep well clear so a top-up can never overflow.
@@ -55,7 +56,7 @@ async function walletOf(prisma: CreditsClient, tenantId: string): Promise<Wallet
  * The UPDATE takes the wallet's row lock, so concurrent burns serialise on it and
  * the `balance >= amount` test sees the committed balance: no overdraft, no retry.
  */
-async function apply(prisma: CreditsClient, kind: CreditKind, req: CreditRequest): Promise<CreditResult> {
+async function apply(prisma: CreditsClient, kind: CreditKind, req: CreditRequest, meter?: CreditMeter): Promise<CreditResult> {
   validate(req);
   const delta = kind === 'BURN' ? -req.amount : req.amount;
   let inserted: AppliedRow[] = [];
@@ -84,6 +85,7 @@ async function apply(prisma: CreditsClient, kind: CreditKind, req: CreditRequest
     const { walletCreatedAt, walletUpdatedAt, ...entry } = row;
     const created = normalise(entry);
     const wallet: Wallet = { id: created.walletId, tenantId: req.tenantId, balance: created.balanceAfter, createdAt: new Date(walletCreatedAt), updatedAt: new Date(walletUpdatedAt) };
+    meter?.applied(kind, req.amount);
     return { wallet, entry: created, created: true };
   }
   // Nothing written: either the key was used before (return that entry) or the balance did not allow it.
@@ -112,8 +114,8 @@ function normalise(row: LedgerEntry): LedgerEntry {
   };
 }
 
-export const burnCredits = (prisma: CreditsClient, req: CreditRequest) => apply(prisma, 'BURN', req);
-export const topUpCredits = (prisma: CreditsClient, req: CreditRequest) => apply(prisma, 'TOP_UP', { ...req, surfaceId: null });
+export const burnCredits = (prisma: CreditsClient, req: CreditRequest, meter?: CreditMeter) => apply(prisma, 'BURN', req, meter);
+export const topUpCredits = (prisma: CreditsClient, req: CreditRequest, meter?: CreditMeter) => apply(prisma, 'TOP_UP', { ...req, surfaceId: null }, meter);
 
 export interface LedgerPage {
   walletId: string;

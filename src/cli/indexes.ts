@@ -21,7 +21,7 @@ async function domainStores(db: Database, tenantId: string, keys: readonly strin
   return (keys.length ? keys : known).map((domainKey) => ({ scope: 'DOMAIN', tenantId, domainKey }));
 }
 
-async function withStores<T>(cli: CliContext, db: Database, fn: (vectors: VectorStores) => Promise<T>): Promise<T> {
+export async function withStores<T>(cli: CliContext, db: Database, fn: (vectors: VectorStores) => Promise<T>): Promise<T> {
   const config = cli.config();
   const vectors = createVectorStores({
     root: config.storageUri,

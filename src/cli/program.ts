@@ -7,10 +7,12 @@ import { NEXUS_VERSION } from '../config/env.js';
 import { createCliContext, describeFailure, EXIT, type CliContext, type CliOutput } from './context.js';
 import { registerIndexCommands } from './indexes.js';
 import { registerInviteCommands } from './invites.js';
+import { registerTenantCommands } from './tenants.js';
+import { registerTransferCommands } from './transfer.js';
 
 export type CommandGroup = (program: Command, cli: CliContext) => void;
 
-export const COMMAND_GROUPS: readonly CommandGroup[] = [registerInviteCommands, registerIndexCommands];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [registerInviteCommands, registerIndexCommands, registerTenantCommands, registerTransferCommands];
 
 const FOOTER = `
 Configuration comes from the environment, as for the gateway: DATABASE_URL
@@ -25,7 +27,13 @@ Examples:
   npm run nexus -- invite:list
   npm run nexus -- invite:revoke 5f0c3e8e-1d2b-4c55-9a43-0b7f8a1c2d3e
   npm run nexus -- index:status t5x2k9
-  npm run nexus -- index:rebuild t5x2k9 health`;
+  npm run nexus -- index:rebuild t5x2k9 health
+  npm run nexus -- migrate
+  npm run nexus -- tenant:list --by-bytes
+  npm run nexus -- usage t5x2k9
+  npm run nexus -- tenant:erase t5x2k9
+  npm run nexus -- tenant:export t5x2k9 person.jsonl
+  npm run nexus -- tenant:import person.jsonl --email new@example.com`;
 
 /** commander's own messages ("error: unknown command 'x'\\n(Did you mean …?)") in the CLI's one-line form. */
 function commanderLine(text: string): string {

@@ -52,6 +52,15 @@ const variables = z.object({
   NEXUS_INDEX_MIN_ROWS: intIn(0, 1_000_000_000).default(10_000),
   NEXUS_INDEX_OPTIMIZE_ROWS: intIn(1, 1_000_000_000).default(5_000),
   NEXUS_INDEX_NPROBES: intIn(1, 4096).default(20),
+  // Forgotten records: how long they may stay in old versions and data files.
+  NEXUS_CLEANUP_WINDOW: z
+    .string()
+    .regex(/^\d{1,9}(s|m|h|d)?$/, 'must be a duration: a whole number of seconds, or with s, m, h or d (e.g. 24h, 90m, 0)')
+    .transform((v) => {
+      const unit = { s: 1, m: 60, h: 3600, d: 86400 }[v.slice(-1)] ?? 1;
+      return (/\d$/.test(v) ? Number(v) : Number(v.slice(0, -1)) * unit) * 1000;
+    })
+    .default(24 * 3600 * 1000),
   // Full-text search (every store's BM25 index) and the server-side embedder.
   NEXUS_TEXT_OPTIMIZE_ROWS: intIn(1, 1_000_000_000).default(1_000),
   NEXUS_TEXT_LANGUAGE: z.enum(TEXT_LANGUAGES).default('English'),
@@ -87,6 +96,9 @@ const variables = z.object({
     .string()
     .refine((v) => v.split(',').every((o) => o.trim() === '*' || /^https?:\/\/[^/\s]+$/.test(o.trim())), 'must be * or a comma-separated list of origins such as https://app.example.com')
     .optional(),
+  // Operations: Prometheus /metrics behind a bearer secret on the main port, and/or on a port of its own (main.ts).
+  NEXUS_METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{16,512}$/, 'must be 16 to 512 printable ASCII characters without spaces').optional(),
+  NEXUS_METRICS_PORT: intIn(0, 65535).optional(),
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   AWS_SESSION_TOKEN: z.string().optional(),
@@ -149,6 +161,17 @@ export interface EmbedderSettings {
 
 export type SignUpMode = 'open' | 'invite' | 'closed';
 
+/** Prometheus metrics: off (nothing is collected) unless a token or a port of their own is set. */
+export interface MetricsSettings {
+  /** Bearer secret for GET /metrics on the main port (401 without it); undefined: /metrics is 404 there. Never logged. */
+  readonly token?: string;
+  /** A port of their own, served by main.ts without a token (bind it where only the scraper reaches); undefined: none. */
+  readonly port?: number;
+}
+
+// Their values are never echoed in a configuration error.
+const SECRET_VARIABLES = new Set(['NEXUS_METRICS_TOKEN', 'NEXUS_EMBEDDINGS_API_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -167,6 +190,8 @@ export interface Config {
    * index), and how many partitions a query probes.
    */
   readonly index: { readonly minRows: number; readonly optimizeRows: number; readonly textOptimizeRows: number; readonly nprobes: number };
+  /** How long forgotten records may stay in old versions and data files before a purge removes them (ms; 0: at once). */
+  readonly cleanupWindowMs: number;
   readonly text: TextSettings;
   readonly embedder: EmbedderSettings;
   readonly graphiql: boolean;
@@ -184,6 +209,7 @@ export interface Config {
   readonly introspection: boolean;
   /** Origins allowed cross-origin ('*' for any, never with credentials); empty: none. */
   readonly corsOrigins: readonly string[];
+  readonly metrics: MetricsSettings;
 }
 
 export const NEXUS_VERSION = '0.1.0';
@@ -197,13 +223,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
     const got = env[variable];
-    throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${got === undefined ? '' : ` (got ${JSON.stringify(got.slice(0, 80))})`}`);
+    throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${got === undefined || SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(got.slice(0, 80))})`}`);
   }
   const v = parsed.data;
   if (v.NEXUS_EMBEDDER === 'openai') {
     for (const name of ['NEXUS_EMBEDDINGS_URL', 'NEXUS_EMBEDDINGS_MODEL'] as const) {
       if (v[name] === undefined) throw new ConfigError(name, 'is required when NEXUS_EMBEDDER is openai');
     }
+  }
+  if (v.NEXUS_METRICS_PORT !== undefined && v.NEXUS_METRICS_PORT !== 0 && v.NEXUS_METRICS_PORT === v.PORT) {
+    throw new ConfigError('NEXUS_METRICS_PORT', `must differ from PORT (got "${v.NEXUS_METRICS_PORT}")`);
   }
   const dataDir = path.resolve(v.NEXUS_DATA_DIR);
   const storage = v.NEXUS_STORAGE_URI ?? path.join(dataDir, 'vectors');
@@ -224,6 +253,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       textOptimizeRows: v.NEXUS_TEXT_OPTIMIZE_ROWS,
       nprobes: v.NEXUS_INDEX_NPROBES,
     }),
+    cleanupWindowMs: v.NEXUS_CLEANUP_WINDOW,
     text: Object.freeze({
       language: v.NEXUS_TEXT_LANGUAGE,
       stem: v.NEXUS_TEXT_STEM,
@@ -270,5 +300,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signUp: v.NEXUS_SIGNUP ?? (production ? 'invite' : 'open'),
     introspection: v.NEXUS_INTROSPECTION ?? !production,
     corsOrigins: Object.freeze(v.NEXUS_CORS_ORIGINS ? v.NEXUS_CORS_ORIGINS.split(',').map((o) => o.trim()) : production ? [] : ['*']),
+    metrics: Object.freeze({ token: v.NEXUS_METRICS_TOKEN, port: v.NEXUS_METRICS_PORT }),
   });
 }

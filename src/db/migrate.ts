@@ -46,11 +46,16 @@ export interface MigrationReport {
   modified: string[];
 }
 
-async function pending(dir: string): Promise<{ name: string; sql: string; checksum: string }[]> {
-  const names = (await readdir(dir, { withFileTypes: true }))
+/** The migrations there are: every directory of prisma/migrations, in the order they apply. */
+export async function migrationNames(dir = MIGRATIONS_DIR): Promise<string[]> {
+  return (await readdir(dir, { withFileTypes: true }))
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
     .sort();
+}
+
+async function pending(dir: string): Promise<{ name: string; sql: string; checksum: string }[]> {
+  const names = await migrationNames(dir);
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(path.join(dir, name, 'migration.sql'), 'utf8');

@@ -7,8 +7,12 @@ import type { Logger } from '../log/logger.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { RateLimits } from '../limits/rate-limits.js';
 import type { VectorStores } from '../vectors/store.js';
+import type { ObjectStorage } from '../vectors/objects.js';
+import type { TenantUsage } from '../tenancy/usage.js';
+import type { CleanupScheduler } from '../memories/cleanup.js';
 import type { Loaders } from './loaders/create-loaders.js';
 import type { Embedder } from '../embeddings/embedder.js';
+import type { CreditMeter } from '../billing/credit-meter.js';
 import { UnauthenticatedError } from '../errors.js';
 
 /** The long-lived parts of a server, made once at start-up and shared by all requests. */
@@ -16,11 +20,19 @@ export interface Services {
   readonly config: Config;
   readonly db: Database;
   readonly vectors: VectorStores;
+  /** The files of the stores as objects (erasure, usage): S3 or the local directory. */
+  readonly objects: ObjectStorage;
+  /** Purges what forget deleted from every file, NEXUS_CLEANUP_WINDOW after the store's last forget. */
+  readonly cleanup: CleanupScheduler;
+  /** A tenant's usage per store, measured from storage and remembered briefly. */
+  readonly usage: (tenantId: string) => Promise<TenantUsage>;
   /** The server's embedder (NEXUS_EMBEDDER); null: text is searched by BM25 only. */
   readonly embedder: Embedder | null;
   readonly events: NexusEvents;
   readonly rateLimits: RateLimits;
   readonly log: Logger;
+  /** Told of each burn and top-up the API applies (the server's metrics); undefined when metrics are off. */
+  readonly creditMeter?: CreditMeter;
 }
 
 export interface NexusContext {

@@ -35,6 +35,8 @@ export const ruleTree = {
     setMounts: isOwner,
     issueSurfaceToken: isOwner,
     revokeToken: isOwner,
+    deleteSurface: isOwner,
+    deleteTenant: isOwner,
     topUpCredits: isOwner,
     remember: canWriteStore,
     forget: canWriteStore,
@@ -52,7 +54,9 @@ export const ruleTree = {
   SignUpPayload: each(allow, 'ownerToken', 'tenant'),
   // The tenant's own objects: only its tokens (or its fresh signUp) reach them. Lists and references inside
   // them narrow what a surface sees (auth/access.ts: visibleDomains, visibleSurfaces, canSeeDomain).
-  Tenant: each(isOwnTenant, 'id', 'identity', 'wallet', 'domains', 'surfaces', 'createdAt'),
+  Tenant: { ...each(isOwnTenant, 'id', 'identity', 'wallet', 'domains', 'surfaces', 'createdAt'), usage: isOwner },
+  TenantUsage: each(isOwner, 'records', 'bytes', 'stores', 'measuredAt'),
+  StoreUsage: each(isOwner, 'scope', 'key', 'records', 'bytes', 'files'),
   Identity: each(isOwnTenant, 'id', 'email', 'displayName'),
   Domain: { ...each(isOwnTenant, 'id', 'key', 'name', 'surfaces'), ...each(canReadParentDomain, 'recordCount', 'search', 'index') },
   DomainIndex: each(isAuthenticated, 'state', 'indexedRows', 'unindexedRows'),

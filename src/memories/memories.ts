@@ -9,11 +9,14 @@ import { assertRecordId, prepareRecords, recordsToEmbed, type RecordInput, type 
 import type { VectorStores } from '../vectors/store.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import { assertCanPay, embeddingBurn, embedTexts, withBurn } from '../embeddings/metered.js';
+import type { CleanupScheduler } from './cleanup.js';
 
 export interface MemoryDeps {
   readonly db: { readonly prisma: PrismaClient };
   readonly vectors: VectorStores;
   readonly events: NexusEvents;
+  /** Purges stores of what forget deleted, within the cleanup window. */
+  readonly cleanup: Pick<CleanupScheduler, 'noteForgotten'>;
   /** The server's embedder; null: text without a vector is stored as text only. */
   readonly embedder: Embedder | null;
   readonly config: { readonly vectorDimension: number; readonly embedder: { readonly creditsPerEmbedding: bigint } };
@@ -73,6 +76,8 @@ export async function forget(deps: MemoryDeps, viewer: Viewer, choice: StoreChoi
   if (ids.length > 1000) throw new BadUserInputError('at most 1000 ids per call', 'ids');
   const valid = ids.map((id, i) => assertRecordId(String(id), `ids[${i}]`));
   const deleted = await deps.vectors.remove(grant, valid);
+  // Deleted rows stay in old versions and data files until the store is purged, one cleanup window from now.
+  if (deleted.length > 0) await deps.cleanup.noteForgotten(grant.store);
   if (grant.store.scope === 'DOMAIN') {
     // Only what existed was forgotten: an id that never did is no event.
     for (const recordId of deleted) {

@@ -24,10 +24,22 @@ import { useRequestLog } from './use-request-log.js';
 import { storageOptionsFor } from './storage-options.js';
 import { createEmbedder, probeEmbedder } from '../embeddings/embedder.js';
 import { embedQueries } from '../embeddings/metered.js';
+import { createObjectStorage } from '../vectors/objects.js';
+import { resumeErasures } from '../tenancy/erasure.js';
+import { createUsageCache } from '../tenancy/usage.js';
+import { createCleanupScheduler } from '../memories/cleanup.js';
+import { createMetrics, type NexusMetrics } from './metrics.js';
+import { instrumentVectorStores } from './instrument-vectors.js';
+import { useMetrics } from './use-metrics.js';
+import { createReadiness } from './readiness.js';
+import { useHealth } from './use-health.js';
+import { useExport } from './use-export.js';
 
 export interface NexusServer {
   readonly yoga: YogaServerInstance<ServerContext, NexusContext>;
   readonly services: Services;
+  /** Prometheus metrics; null when off (neither NEXUS_METRICS_TOKEN nor NEXUS_METRICS_PORT is set). */
+  readonly metrics: NexusMetrics | null;
   close(): Promise<void>;
 }
 
@@ -60,7 +72,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
   const db = await createDatabase(config);
   if (db.migrations.applied.length) log.info({ applied: db.migrations.applied }, 'migrations applied');
   if (db.migrations.modified.length) log.warn({ modified: db.migrations.modified }, 'applied migrations were edited afterwards');
-  const vectors = createVectorStores({
+  const stores = createVectorStores({
     root: config.storageUri,
     dimension: config.vectorDimension,
     cacheSize: config.tableCacheSize,
@@ -71,6 +83,9 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     text: config.text,
     log: log.child({ component: 'index' }),
   });
+  // Metrics are collected only when something may read them (NEXUS_METRICS_TOKEN or NEXUS_METRICS_PORT).
+  const metrics = config.metrics.token !== undefined || config.metrics.port !== undefined ? createMetrics(stores) : null;
+  const vectors = metrics ? instrumentVectorStores(stores, metrics) : stores;
   const events = await createEventBus(config.redisUrl, log, {
     databaseUrl: config.databaseUrl,
     notify: (channel, payload) => db.prisma.$executeRaw`SELECT pg_notify(${channel}, ${payload})`,
@@ -80,7 +95,16 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     throw error;
   });
   const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
-  const services: Services = { config, db, vectors, embedder, events, rateLimits, log };
+  const objects = createObjectStorage(config.storageUri, config.s3);
+  const usage = createUsageCache({ db, vectors, objects });
+  const cleanup = createCleanupScheduler({ db, vectors, log: log.child({ component: 'cleanup' }), windowMs: config.cleanupWindowMs });
+  const services: Services = { config, db, vectors, objects, usage, cleanup, embedder, events, rateLimits, log, creditMeter: metrics?.credits };
+  const readiness = createReadiness(config, db);
+  // Erasures a crash interrupted are finished in the background: their tokens are already revoked.
+  void resumeErasures(services).then(
+    (done) => done.forEach((r) => log.info({ tenant: r.tenantId, objects: r.objects, ms: r.ms }, 'interrupted erasure finished')),
+    (error: unknown) => log.error({ err: error }, 'resuming an interrupted erasure failed; it is retried at the next start-up'),
+  );
   const requestIds = new WeakMap<Request, string>();
   const viewers = createViewerCache(db.prisma, { maxAgeMs: config.tokenCacheSeconds * 1000, maxEntries: 10_000, channelUp: events.viewersChannelUp });
   events.onViewersChanged((tenantId) => viewers.invalidateTenant(tenantId));
@@ -109,8 +133,12 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
       },
     },
     plugins: [
+      // First: /ready and /metrics answer before any token lookup or request parsing.
+      ...useHealth(readiness),
+      ...(metrics ? [useMetrics(metrics, config.metrics.token)] : []),
       earlyViewer.plugin,
       useRequestLog(log, requestIds),
+      useExport({ services, viewerOf: earlyViewer.viewerOf }),
       // Bounded bodies (an oversize request is refused before it is read whole), checked GET parameters.
       useRequestParser(config.maxBodyBytes),
       // Bounded documents: no query nests, aliases or spreads its way into unbounded work.
@@ -143,10 +171,14 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
   return {
     yoga,
     services,
+    metrics,
     close: async () => {
+      await readiness.close();
       await events.close();
       await rateLimits.close();
+      await cleanup.close();
       await vectors.close();
+      objects.close();
       await db.close();
     },
   };

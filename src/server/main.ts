@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from '../config/env.js';
 import { createLogger } from '../log/logger.js';
 import { createNexusServer } from './create-nexus-server.js';
+import { startMetricsServer } from './metrics-server.js';
 
 async function main(): Promise<void> {
   let config;
@@ -33,8 +34,11 @@ async function main(): Promise<void> {
   });
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  // One gateway per process: the process's own metrics (CPU, memory, event loop) join the server's here.
+  nexus.metrics?.withProcessMetrics();
+  const metricsServer = nexus.metrics && config.metrics.port !== undefined ? await startMetricsServer(nexus.metrics, config.metrics.port, config.host) : null;
   log.info(
-    { port, backend: nexus.services.db.backend, storage: config.storageUri.startsWith('s3://') ? 's3' : 'local', startupMs: Math.round(performance.now() - started) },
+    { port, backend: nexus.services.db.backend, storage: config.storageUri.startsWith('s3://') ? 's3' : 'local', startupMs: Math.round(performance.now() - started), metricsPort: metricsServer?.port },
     `nexus listening on http://localhost:${port}/graphql`,
   );
 
@@ -45,8 +49,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     http.closeAllConnections();
     http.close(() => {
-      nexus
-        .close()
+      Promise.all([metricsServer?.close(), nexus.close()])
         .then(() => process.exit(0))
         .catch((error: unknown) => {
           log.error({ err: error }, 'shutdown failed');

@@ -56,6 +56,8 @@ export interface IndexMaintainer {
    * never depend on it; larger ones are folded in the background (textOptimizeRows).
    */
   coverText(store: StoreRef, table: lancedb.Table, withLock: <T>(key: string, fn: () => Promise<T>) => Promise<T>): Promise<void>;
+  /** After a purge rewrote the table: its full-text index, and its vector index when it had one, built again (the caller holds the locks). */
+  reindex(store: StoreRef, table: lancedb.Table, vector: boolean): Promise<void>;
   /** Builds the index now, replacing any, whatever the thresholds say (the operator's command). */
   rebuild(store: StoreRef): Promise<IndexStatus>;
   /** Resolves once no check or build of this process is running or queued (tests, shutdown). */
@@ -257,6 +259,11 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
       delayed.add(timer);
     },
     status,
+    async reindex(store, table, vector) {
+      const key = storeKey(store);
+      await buildText(table, key);
+      if (vector && (await table.countRows('vector IS NOT NULL')) > 0) await build(table, key);
+    },
     async coverText(store, table, withLock) {
       if ((await table.countRows()) > TEXT_COVER_ROWS) return;
       const key = storeKey(store);

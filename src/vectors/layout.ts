@@ -50,3 +50,14 @@ export function storeUri(root: string, store: StoreRef): string {
 export function storeKey(store: StoreRef): string {
   return storeSegments(store).join('/');
 }
+
+/** The store a storeKey names, or null for anything that is not one (validated segment by segment). */
+export function storeFromKey(key: string): StoreRef | null {
+  const [tenantId, kind, name, ...rest] = key.split('/');
+  if (!tenantId || !KEY_PATTERN.test(tenantId) || rest.length > 0) return null;
+  if (kind === 'global' && name === undefined) return { scope: 'GLOBAL', tenantId };
+  if (!name || !KEY_PATTERN.test(name)) return null;
+  if (kind === 'domains') return { scope: 'DOMAIN', tenantId, domainKey: name };
+  if (kind === 'surfaces') return { scope: 'SURFACE', tenantId, surfaceKey: name };
+  return null;
+}

@@ -25,7 +25,12 @@ export type Row = {
  * The Arrow table of a batch, built column by column: the vector column is the batch's one buffer of unit vectors
  * (records.ts writes them side by side), so nothing is copied number by number.
  */
-export function toArrowBatch(schema: Schema, records: readonly PreparedRecord[], writer: string | null, createdAt: number): Table {
+export function toArrowBatch(
+  schema: Schema,
+  records: readonly PreparedRecord[],
+  writer: string | null | readonly (string | null)[],
+  createdAt: number | readonly number[],
+): Table {
   const n = records.length;
   const vectorField = schema.fields.find((f) => f.name === 'vector');
   if (!vectorField || !arrow.DataType.isFixedSizeList(vectorField.type)) throw new Error('the table schema has no fixed-size vector column');
@@ -44,9 +49,15 @@ export function toArrowBatch(schema: Schema, records: readonly PreparedRecord[],
       case 'occurred_at':
         return arrow.makeData({ type: new arrow.Int64(), length: n, nullCount: 0, data: BigInt64Array.from(records, (r) => BigInt(r.occurredAt)) });
       case 'created_at':
-        return arrow.makeData({ type: new arrow.Int64(), length: n, nullCount: 0, data: new BigInt64Array(n).fill(BigInt(createdAt)) });
+        // One time and one writer for a write; each record's own for a restore (tenant:import), given per record.
+        return arrow.makeData({
+          type: new arrow.Int64(),
+          length: n,
+          nullCount: 0,
+          data: typeof createdAt === 'number' ? new BigInt64Array(n).fill(BigInt(createdAt)) : BigInt64Array.from(createdAt, (t) => BigInt(t)),
+        });
       case 'writer':
-        return strings(records.map(() => writer));
+        return strings(records.map((_, i) => (typeof writer === 'string' || writer === null ? writer : (writer[i] ?? null))));
       case 'norm':
         return arrow.makeData({ type: new arrow.Float64(), length: n, nullCount: 0, data: Float64Array.from(records, (r) => r.norm) });
       case 'vector': {

@@ -2,9 +2,10 @@
 // opened only for a minted StoreGrant, created lazily on first write, its handle cached.
 import * as lancedb from '@lancedb/lancedb';
 import { ForbiddenError } from '../errors.js';
+import { arrow } from './arrow.js';
 import type { StoreRef } from './layout.js';
 import { createTableOpener } from './open-table.js';
-import { createIndexMaintainer, type IndexLog, type IndexPolicy, type IndexStatus, type TryLock } from './indexes.js';
+import { createIndexMaintainer, VECTOR_INDEX_PREFIX, type IndexLog, type IndexMaintainer, type IndexPolicy, type IndexStatus, type TryLock } from './indexes.js';
 import { createProcessLock, createProcessTryLock, type WithLock } from './process-lock.js';
 import type { PreparedRecord, StoredRecord } from './records.js';
 import { rowsOf, storedRecord, toArrowBatch, toRecord, type Row } from './rows.js';
@@ -17,6 +18,9 @@ import { createTextIndex, holdsPhrase, isMissingTextIndex, phraseWords, textQuer
 import type { TextSettings } from '../config/env.js';
 
 export type { StoredRecord };
+
+/** A record as restored from an export: what a write stores, plus the writer and the time it was first written. */
+export type RestoredRecord = PreparedRecord & { readonly writerSurfaceId: string | null; readonly createdAt: number };
 
 export interface VectorStoreOptions {
   /** Local directory or s3://bucket/prefix. */
@@ -80,6 +84,29 @@ export interface VectorStores {
   storeIndexStatus(store: StoreRef): Promise<IndexStatus>;
   /** Resolves when no index maintenance of this process is running or due. */
   indexIdle(): Promise<void>;
+  /**
+   * Operator and owner-export only (never reachable from a search): every record of a store, vectors included, in
+   * LanceDB's batches (about a thousand rows), each handed to onBatch before the next is read (memory stays bounded).
+   * Returns how many records there were.
+   */
+  scanStore(store: StoreRef, onBatch: (records: StoredRecord[]) => Promise<void>): Promise<number>;
+  /**
+   * Operator only (tenant:import, never reachable from the API): appends records as an export holds them, each with
+   * its own writer and creation time, to a store of a tenant being imported (its ids are new to the store).
+   */
+  restore(store: StoreRef, records: readonly RestoredRecord[]): Promise<void>;
+  /**
+   * Cleanup only (memories/cleanup.ts): makes forgotten records physically gone. LanceDB marks deleted rows and keeps
+   * them in their data files (its compaction rewrites a file only past 10% deleted), and old versions keep the rest:
+   * so every live row is written back as the table's only data, its indexes rebuilt, and every older version and
+   * file removed. Under the store's write lock and index lock (no write or build meanwhile); false when a build
+   * holds the index lock (try again later).
+   */
+  purgeStore(store: StoreRef): Promise<boolean>;
+  /** Operator and usage only: how many records a store holds (0 before its first write). */
+  storeCount(store: StoreRef): Promise<number>;
+  /** Drops this process's open handles of the stores under a prefix (layout.ts segments joined by /), before erasure. */
+  releaseStores(prefix: string): void;
   upsert(grant: StoreGrant, records: readonly PreparedRecord[]): Promise<StoredRecord[]>;
   /** Deletes the records with these ids; returns the ids that existed (and so were deleted). */
   remove(grant: StoreGrant, ids: readonly string[]): Promise<string[]>;
@@ -87,6 +114,8 @@ export interface VectorStores {
   count(grant: StoreGrant): Promise<number>;
   /** Table handles held open now (bounded by cacheSize). */
   openTables(): number;
+  /** Index builds and optimisations this process has run since it started (for metrics). */
+  indexStats(): ReturnType<IndexMaintainer['stats']>;
   close(): Promise<void>;
 }
 
@@ -126,6 +155,7 @@ async function allowTextOnly(table: lancedb.Table): Promise<void> {
 export function createVectorStores(options: VectorStoreOptions): VectorStores {
   const schema = tableSchema(options.dimension);
   const withLock = options.withLock ?? createProcessLock();
+  const tryLock = options.tryLock ?? createProcessTryLock();
   // Every table is born with its full-text index (empty, so it costs a few milliseconds); the lifecycle keeps it.
   const open = createTableOpener({
     root: options.root,
@@ -137,7 +167,7 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
   const cache = createTableCache(open, options.cacheSize);
   const maintainer = createIndexMaintainer({
     withTable: (store, fn) => cache.withTable(store, false, fn),
-    tryLock: options.tryLock ?? createProcessTryLock(),
+    tryLock,
     policy: options.index,
     text: options.text,
     log: options.log ?? { info: () => undefined, warn: () => undefined },
@@ -193,19 +223,18 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
       await withTable(store, true, async (t) => {
         if (!t) throw new Error('the table could not be created');
         if (records.some((r) => r.unit === null)) await allowTextOnly(t);
-        // Each path is one commit for the whole batch: all of it lands or none of it does.
-        // Server-assigned UUIDs are new: a plain append.
-        if (records.every((r) => !r.idGiven)) await t.add(data);
-        else {
-          // Named ids may replace stored records. Under the store's lock (every gateway's), so that no other write
-          // can add one of these ids between the check and the append: append when none exists, merge otherwise.
-          await withLock(`nexus-write:${storeKey(store)}`, async () => {
-            const ids = records.filter((r) => r.idGiven).map((r) => r.id);
-            const existing = await t.query().where(inList('id', ids)).select(['id']).limit(1).toArray();
-            if (existing.length === 0) await t.add(data);
-            else await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
-          });
-        }
+        // Each path is one commit for the whole batch: all of it lands or none of it does. Under the store's lock
+        // (every gateway's): no other write adds one of these ids between the check and the append, and a purge
+        // (purgeStore) rewriting the table never loses a write.
+        await withLock(`nexus-write:${storeKey(store)}`, async () => {
+          // Server-assigned UUIDs are new: a plain append. Named ids may replace stored records: append when none
+          // of them exists, merge otherwise.
+          if (records.every((r) => !r.idGiven)) return void (await t.add(data));
+          const ids = records.filter((r) => r.idGiven).map((r) => r.id);
+          const existing = await t.query().where(inList('id', ids)).select(['id']).limit(1).toArray();
+          if (existing.length === 0) await t.add(data);
+          else await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+        });
         // Text written to a small store is in its full-text index before the write answers (see coverText). The
         // rows are committed by now: a failure here is the index's, logged and left to the lifecycle's next check.
         if (records.some((r) => r.text !== null)) {
@@ -225,11 +254,13 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
       const removed = await withTable(store, false, async (t) => {
         if (!t) return [];
         // Which of them exist, so that only real deletions are reported (and published as FORGOTTEN).
-        const present = (await t.query().where(inList('id', ids)).select(['id']).toArray()) as { id: string }[];
-        if (present.length === 0) return [];
-        const existing = present.map((row) => row.id);
-        await t.delete(inList('id', existing));
-        return existing;
+        return withLock(`nexus-write:${storeKey(store)}`, async () => {
+          const present = (await t.query().where(inList('id', ids)).select(['id']).toArray()) as { id: string }[];
+          if (present.length === 0) return [];
+          const existing = present.map((row) => row.id);
+          await t.delete(inList('id', existing));
+          return existing;
+        });
       });
       if (removed.length > 0) maintainer.noteWrite(store, { deleted: removed.length });
       return removed;
@@ -262,7 +293,54 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
 
     indexIdle: () => maintainer.idle(),
 
+    async restore(store, records) {
+      if (records.length === 0) return;
+      const data = toArrowBatch(schema, records, records.map((r) => r.writerSurfaceId), records.map((r) => r.createdAt));
+      await withTable(store, true, async (t) => {
+        if (!t) throw new Error('the table could not be created');
+        if (records.some((r) => r.unit === null)) await allowTextOnly(t);
+        await t.add(data);
+        if (records.some((r) => r.text !== null)) await maintainer.coverText(store, t, withLock);
+      });
+      maintainer.noteWrite(store, { added: records.length });
+    },
+
+    async scanStore(store, onBatch) {
+      return withTable(store, false, async (t) => {
+        if (!t) return 0;
+        let seen = 0;
+        for await (const batch of t.query().select(searchColumns(true).filter((c) => !c.startsWith('_')))) {
+          const records = rowsOf(new arrow.Table(batch)).map((row) => toRecord(store, row, true));
+          seen += records.length;
+          await onBatch(records);
+        }
+        return seen;
+      });
+    },
+
+    releaseStores: (prefix) => cache.release(prefix),
+
+    storeCount: (store) => withTable(store, false, async (t) => (t ? t.countRows() : 0)),
+
+    purgeStore: (store) =>
+      withTable(store, false, async (t) => {
+        if (!t) return true;
+        const key = storeKey(store);
+        return tryLock(`nexus-index:${key}`, () =>
+          withLock(`nexus-write:${key}`, async () => {
+            const hadVectorIndex = (await t.listIndices()).some((i) => i.name.startsWith(VECTOR_INDEX_PREFIX));
+            const batches = [];
+            for await (const batch of t.query()) batches.push(batch);
+            await t.add(batches.length > 0 ? new arrow.Table(batches) : new arrow.Table(schema), { mode: 'overwrite' });
+            await maintainer.reindex(store, t, hadVectorIndex);
+            await t.optimize({ cleanupOlderThan: new Date(), deleteUnverified: true });
+          }),
+        );
+      }),
+
     openTables: () => cache.size(),
+
+    indexStats: () => maintainer.stats(),
 
     close: async () => {
       maintainer.cancelDelayed();

@@ -9,6 +9,8 @@ export interface TableCache {
   withTable<T>(store: StoreRef, create: boolean, fn: (table: lancedb.Table | null) => Promise<T>): Promise<T>;
   /** Handles held now. */
   size(): number;
+  /** Drops the handles of stores whose key starts with prefix (closed once no operation uses them): before erasure. */
+  release(prefix: string): void;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,14 @@ export function createTableCache(open: TableOpener, capacity: number): TableCach
       }
     },
     size: () => tables.size,
+    release(prefix) {
+      for (const [key, entry] of [...tables]) {
+        if (key !== prefix && !key.startsWith(`${prefix}/`)) continue;
+        tables.delete(key);
+        entry.evicted = true;
+        closeWhenIdle(entry);
+      }
+    },
     async close() {
       const pending = [...tables.values()];
       tables.clear();

@@ -37,6 +37,8 @@ export type S3ServerFix = 'conditional-writes' | 'delimiter-listings' | 'continu
 export interface S3ServerOptions {
   /** Keep objects here (kept on stop). Default: a new temp directory, removed on stop. */
   directory?: string;
+  /** Listen on this port (to restart a stopped server where its clients expect it, with the same directory). Default: a free one. */
+  port?: number;
   /** Buckets to create. Default ['nexus']. */
   buckets?: string[];
   /** Only for proving that tests can fail: start with these fixes switched off. */
@@ -69,7 +71,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Te
 
   const app = new S3rver({
     address: '127.0.0.1',
-    port: 0,
+    port: options.port ?? 0,
     silent: true,
     directory,
     vhostBuckets: false,

@@ -6,6 +6,7 @@ import { viewerFor, viewerOf } from '../context.js';
 import { canSeeDomain } from '../../auth/access.js';
 import { createSurface, setMounts } from '../../tenancy/surfaces.js';
 import { issueSurfaceToken, revokeToken } from '../../tenancy/tokens.js';
+import { deleteSurface } from '../../tenancy/erasure.js';
 
 export const SurfaceKindEnum = builder.enumType('SurfaceKind', {
   description: 'What a surface is. Only a label: what it may use comes from its mounts alone.',
@@ -143,6 +144,17 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const issued = await issueSurfaceToken(ctx.services.db.prisma, viewerOf(ctx).tenantId, input);
       return { id: issued.row.id, token: issued.token, surface: issued.surface, expiresAt: issued.row.expiresAt };
+    },
+  }),
+  deleteSurface: t.boolean({
+    description:
+      'Owner only (FORBIDDEN for a surface token). Removes a surface for good: its tokens stop working at once, its private store\'s files are deleted, then its mounts and the surface itself; ledger entries keep their amounts without the surface. Records it wrote into domain stores stay: they belong to the domain. NOT_FOUND for a key this tenant does not have. Ends the tenant\'s open nexusEvents streams. True when done.',
+    args: { key: t.arg.string({ required: true, description: 'The surface\'s key.' }) },
+    resolve: async (_root, { key }, ctx) => {
+      const tenantId = viewerOf(ctx).tenantId;
+      const removed = await deleteSurface(ctx.services, tenantId, key);
+      ctx.log.info({ tenant: tenantId, surface: key, objects: removed.objects }, 'surface deleted');
+      return true;
     },
   }),
   revokeToken: t.boolean({

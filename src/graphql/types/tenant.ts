@@ -1,6 +1,9 @@
 // Tenant (one person), Identity, and signUp: the one public mutation.
+import { assertErasureConfirmed, eraseTenant } from '../../tenancy/erasure.js';
+import type { StoreUsage, TenantUsage } from '../../tenancy/usage.js';
+import { ScopeEnum } from './record.js';
 import { builder } from '../builder.js';
-import { viewerFor } from '../context.js';
+import { viewerFor, viewerOf } from '../context.js';
 import { loadRequired } from '../loaders/create-loaders.js';
 import { signUp } from '../../tenancy/sign-up.js';
 import { visibleDomains, visibleSurfaces } from '../../auth/access.js';
@@ -14,6 +17,31 @@ export const IdentityRef = builder.objectType('Identity', {
   }),
 });
 
+const StoreUsageRef = builder.objectRef<StoreUsage>('StoreUsage').implement({
+  description: 'One store of the tenant and what it holds.',
+  fields: (t) => ({
+    scope: t.field({ type: ScopeEnum, description: 'DOMAIN, SURFACE (a surface\'s private store) or GLOBAL.', resolve: (s) => s.scope }),
+    key: t.string({ nullable: true, description: 'The domain key (DOMAIN) or surface key (SURFACE); null for GLOBAL.', resolve: (s) => s.key }),
+    records: t.exposeInt('records', { description: 'Records it holds.' }),
+    bytes: t.field({
+      type: 'BigInt',
+      description: 'Bytes of all its stored files: records, old versions kept for the cleanup window, indexes and manifests.',
+      resolve: (s) => BigInt(s.bytes),
+    }),
+    files: t.exposeInt('files', { description: 'Stored files (objects, on S3).' }),
+  }),
+});
+
+const TenantUsageRef = builder.objectRef<TenantUsage>('TenantUsage').implement({
+  description: 'What the tenant\'s memories take, measured from storage (S3 listings or file sizes) and remembered for 30 seconds.',
+  fields: (t) => ({
+    records: t.exposeInt('records', { description: 'Records in every store together.' }),
+    bytes: t.field({ type: 'BigInt', description: 'Bytes of every store together.', resolve: (u) => BigInt(u.bytes) }),
+    stores: t.field({ type: [StoreUsageRef], description: 'Every domain store, the global store and every surface\'s private store.', resolve: (u) => u.stores }),
+    measuredAt: t.expose('measuredAt', { type: 'DateTime', description: 'When it was measured.' }),
+  }),
+});
+
 export const TenantRef = builder.objectType('Tenant', {
   description: 'One person: signs up once, is billed once. Only the tenant\'s own tokens reach it.',
   fields: (t) => ({
@@ -21,6 +49,11 @@ export const TenantRef = builder.objectType('Tenant', {
       description: 'Server-assigned: "t" and 24 lowercase letters or digits. Also the first segment of the tenant\'s vector storage path ({tenant}/domains/{domain}/…).',
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the person signed up.' }),
+    usage: t.field({
+      type: TenantUsageRef,
+      description: 'Owner only (FORBIDDEN for a surface token): records and stored bytes per store, measured from storage and remembered for 30 seconds.',
+      resolve: (tenant, _args, ctx) => ctx.services.usage(tenant.id),
+    }),
     identity: t.field({
       type: 'Identity',
       description: 'The person: email and display name.',
@@ -91,6 +124,18 @@ builder.mutationFields((t) => ({
       // The caller holds no token yet: let the payload's fields read back this one tenant.
       ctx.signedUpTenantIds.add(created.tenant.id);
       return created;
+    },
+  }),
+  deleteTenant: t.boolean({
+    description:
+      'Owner only (FORBIDDEN for a surface token). Erases the tenant for good: every token stops working at once (then UNAUTHENTICATED), and every row (identity, wallet and ledger, domains, surfaces, mounts, tokens) and every stored file (records, old versions, indexes) is removed. confirm must be the tenant\'s id (Viewer.tenant.id), else BAD_USER_INPUT. Recorded before it starts and finished at the next start-up if interrupted; the same email may sign up again afterwards. True when done.',
+    args: { confirm: t.arg.string({ required: true, description: 'The tenant\'s id, typed out: erasure cannot be undone.' }) },
+    resolve: async (_root, { confirm }, ctx) => {
+      const { tenantId } = viewerOf(ctx);
+      assertErasureConfirmed(tenantId, confirm);
+      const report = await eraseTenant(ctx.services, tenantId, 'owner');
+      ctx.log.info({ tenant: tenantId, objects: report.objects, ms: report.ms }, 'tenant erased by its owner');
+      return true;
     },
   }),
 }));

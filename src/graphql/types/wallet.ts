@@ -98,7 +98,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: BurnCreditsInput, required: true, description: 'The amount, reason and idempotency key.' }) },
     resolve: (_root, { input }, ctx) => {
       const viewer = viewerOf(ctx);
-      return burnCredits(ctx.services.db.prisma, { ...input, tenantId: viewer.tenantId, surfaceId: viewer.surface?.id ?? null });
+      return burnCredits(ctx.services.db.prisma, { ...input, tenantId: viewer.tenantId, surfaceId: viewer.surface?.id ?? null }, ctx.services.creditMeter);
     },
   }),
   topUpCredits: t.field({
@@ -106,6 +106,6 @@ builder.mutationFields((t) => ({
     description:
       'Owner only (FORBIDDEN for a surface token). Adds amount to the balance; BAD_USER_INPUT when the balance would pass 9×10^18. Idempotent per idempotencyKey.',
     args: { input: t.arg({ type: TopUpCreditsInput, required: true, description: 'The amount, reason and idempotency key.' }) },
-    resolve: (_root, { input }, ctx) => topUpCredits(ctx.services.db.prisma, { ...input, tenantId: viewerOf(ctx).tenantId, surfaceId: null }),
+    resolve: (_root, { input }, ctx) => topUpCredits(ctx.services.db.prisma, { ...input, tenantId: viewerOf(ctx).tenantId, surfaceId: null }, ctx.services.creditMeter),
   }),
 }));
