@@ -3,7 +3,7 @@
 //   node --import tsx bench/cold-s3.ts --rows 10000 --samples 30 --dim 384 --k 10 --min-rows 10000 --seed 42
 //
 // One tenant with 3 domains of --rows records each (random unit vectors, written through `remember` as vectorBase64
-// in batches of 1000) on the S3 test server, run in a child process (bench/lib/tenants-s3-process.ts). The gateway
+// in batches of 1000) on the S3 test server, run in a child process (test/helpers/s3-server-process.ts). The gateway
 // indexes a store once it holds --min-rows records (NEXUS_INDEX_MIN_ROWS, the gateway's default 10,000; 0: never),
 // and the load waits for those builds. Between samples a full GC runs (a closed instance leaves ~0.7 GB of PGlite).
 // bench/tenants.ts measures the same thing for many small tables; this is the large-table variant.

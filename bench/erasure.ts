@@ -14,7 +14,7 @@ import { parseIntArgs } from './lib/args.js';
 import { benchConfig, runBenchmark } from './lib/bench-config.js';
 import { createRng, randomUnitVector } from './lib/random.js';
 import { report } from './lib/report.js';
-import { startS3ServerProcess } from './lib/tenants-s3-process.js';
+import { startS3ServerProcess } from '../test/helpers/s3-server-process.js';
 
 const opts = parseIntArgs(process.argv.slice(2), { rows: 10_000, dim: 384, seed: 42 });
 const DOMAINS = ['health', 'business', 'finance'];

@@ -12,7 +12,7 @@
 //     robin), i.e. tables the gateway itself wrote. Lance files are immutable and refer to each other by relative path,
 //     so every linked table is a table of its own (on the S3 server, every linked object an object); the cold-sampled
 //     ones are checked against raw LanceDB, and every swept one must answer k hits. The S3 server runs in a child
-//     process (bench/lib/tenants-s3-process.ts), so this process's RSS and event loop are the gateway's.
+//     process (test/helpers/s3-server-process.ts), so this process's RSS and event loop are the gateway's.
 //  3. --sample more tenants through the API at the full tenant count: signUp cost there, against step 1's. On the first
 //     --probe of them, the files and bytes the tenant has on storage (local: its directory walked; S3: ListObjectsV2)
 //     right after signUp, after a God View (a DASHBOARD surface mounting the 3 domains) searches its empty domains,

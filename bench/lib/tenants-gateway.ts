@@ -13,7 +13,7 @@ import { storeUri, TABLE_NAME } from '../../src/vectors/layout.js';
 import { VECTOR_INDEX_PREFIX } from '../../src/vectors/indexes.js';
 import { searchQuery } from '../../src/vectors/store.js';
 import { parseIntArgs } from './args.js';
-import { startS3ServerProcess, type S3ServerProcess } from './tenants-s3-process.js';
+import { startS3ServerProcess, type S3ServerProcess } from '../../test/helpers/s3-server-process.js';
 
 export type Backend = 'local' | 's3';
 export const BUCKET = 'nexus';

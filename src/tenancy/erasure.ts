@@ -15,6 +15,8 @@ export interface ErasureDeps {
   readonly vectors: Pick<VectorStores, 'releaseStores' | 'indexIdle'>;
   readonly objects: ObjectStorage;
   readonly events: Pick<NexusEvents, 'publishViewersChanged' | 'publishAccessChange'>;
+  /** Told when an erasure has begun (recorded, tokens revoked) and its deletions start. */
+  readonly log?: { info(fields: Record<string, unknown>, message: string): void };
 }
 
 export interface ErasureReport {
@@ -70,6 +72,7 @@ export async function eraseTenant(deps: ErasureDeps, tenantId: string, requested
   const pending = await deps.db.prisma.erasure.findUnique({ where: { tenantId } });
   if (!exists && !pending) return { tenantId, objects: await deps.objects.removeAll(tenantSegments(tenantId), onProgress), ms: Math.round(performance.now() - started) };
   await beginErasure(deps, tenantId, requestedBy);
+  deps.log?.info({ tenant: tenantId, requestedBy }, 'erasing tenant: recorded, tokens revoked; deleting storage, then rows');
   const objects = await finishErasure(deps, tenantId, onProgress);
   return { tenantId, objects, ms: Math.round(performance.now() - started) };
 }

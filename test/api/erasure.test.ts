@@ -7,7 +7,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { addSurface, signUpTenant, type TestSurface, type TestTenant } from '../helpers/fixtures.js';
-import { codes, postgresAvailable, startNexus, type Backend, type TestNexus } from '../helpers/nexus.js';
+import { codes, createTestDatabase, postgresAvailable, startNexus, type Backend, type GqlResult, type TestNexus } from '../helpers/nexus.js';
+import { startS3ServerProcess, type S3ServerProcess } from '../helpers/s3-server-process.js';
+import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 
 const DIM = 8;
@@ -230,4 +234,65 @@ describe.each(PLACES)('erasure (%s, %s storage)', (backend, storage) => {
     const mine = await nexus.gql('{ search(input: { vector: [0,0,0,0,1,0,0,0], domains: [], includeSurface: true }) { hits { record { id } } } }', {}, again.token);
     expect(mine.data?.search.hits).toEqual([]);
   });
+});
+
+(await postgresAvailable() ? describe : describe.skip)('an erasure killed midway (a gateway process, SIGKILL, on S3)', () => {
+  const gateways: GatewayProcess[] = [];
+  let s3: S3ServerProcess | undefined;
+  let drop: (() => Promise<void>) | undefined;
+  afterAll(async () => {
+    if (s3) process.kill(s3.pid, 'SIGCONT');
+    await Promise.all(gateways.map((g) => g.stop()));
+    await s3?.stop();
+    await drop?.();
+  });
+
+  it('is finished by the next start-up: no row, no object, no token left', async () => {
+    const database = await createTestDatabase('nexus_erase_kill');
+    drop = database.drop;
+    s3 = await startS3ServerProcess();
+    const env = {
+      DATABASE_URL: database.url,
+      NEXUS_VECTOR_DIM: String(DIM),
+      NEXUS_DATA_DIR: path.join(tmpdir(), `nexus-erase-kill-${randomBytes(4).toString('hex')}`),
+      NEXUS_STORAGE_URI: 's3://nexus/kill',
+      AWS_ENDPOINT_URL: s3.endpoint,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      AWS_REGION: s3.region,
+      NEXUS_RATE_LIMIT_PER_MINUTE: '0',
+    };
+    const first = await startGatewayProcess(env);
+    gateways.push(first);
+    const email = `kill-${Date.now()}@example.com`;
+    const signUp = await first.gql('mutation($e: String!) { signUp(input: { email: $e, domains: ["health", "business"] }) { ownerToken tenant { id } } }', { e: email });
+    const { ownerToken, tenant } = signUp.data.signUp as { ownerToken: string; tenant: { id: string } };
+    for (const domain of ['health', 'business']) {
+      const res = await first.gql(REMEMBER, { i: { domain, records: [{ kind: 'n', text: 'a note', vector: unit(1) }] } }, ownerToken);
+      expect(res.errors).toBeUndefined();
+    }
+    const dir = path.join(s3.directory, 'nexus', 'kill', tenant.id);
+    expect((await filesUnder(dir)).length).toBeGreaterThan(0);
+
+    // The bucket is frozen; the erasure begins (recorded, tokens revoked: the database only), its first deletion
+    // hangs on the bucket, and the gateway dies there.
+    process.kill(s3.pid, 'SIGSTOP');
+    void first.gql('mutation($c: String!) { deleteTenant(confirm: $c) }', { c: tenant.id }, ownerToken).catch(() => undefined);
+    for (let i = 0; i < 400 && !first.output().includes('erasing tenant'); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(first.output()).toContain('erasing tenant');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await first.kill('SIGKILL');
+    process.kill(s3.pid, 'SIGCONT');
+    expect((await filesUnder(dir)).length).toBeGreaterThan(0);
+
+    const second = await startGatewayProcess(env);
+    gateways.push(second);
+    expect(codes((await second.gql(WHO, {}, ownerToken)) as GqlResult)).toEqual(['UNAUTHENTICATED']);
+    for (let i = 0; i < 400 && !second.output().includes('interrupted erasure finished'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(second.output()).toContain('interrupted erasure finished');
+    expect(await filesUnder(dir)).toEqual([]);
+    // Every row went: the same email signs up again.
+    const again = await second.gql('mutation($e: String!) { signUp(input: { email: $e }) { tenant { id } } }', { e: email });
+    expect(again.errors).toBeUndefined();
+  }, 120_000);
 });

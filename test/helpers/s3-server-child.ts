@@ -1,9 +1,9 @@
-// Child process of tenants-s3-process.ts: runs the S3 test server on the directory given as its argument, prints
+// Child process of s3-server-process.ts: runs the S3 test server on the directory given as its argument, prints
 // where it listens as one JSON line, and stops when its stdin closes. The parent removes the directory.
-import { startS3Server } from '../../test/helpers/s3-server.js';
+import { startS3Server } from './s3-server.js';
 
 const directory = process.argv[2];
-if (!directory) throw new Error('usage: tenants-s3-child.ts <directory>');
+if (!directory) throw new Error('usage: s3-server-child.ts <directory>');
 const s3 = await startS3Server({ directory });
 process.stdout.write(`${JSON.stringify({ endpoint: s3.endpoint, port: s3.port })}\n`);
 let stopping = false;

@@ -1,5 +1,5 @@
-// The S3 test server (test/helpers/s3-server.ts) in a child process of its own, so that the benchmark's RSS and event
-// loop are the gateway's alone, as they would be against a remote S3. The child stops when told to, or when this
+// The S3 test server (s3-server.ts) in a child process of its own: a benchmark's RSS and event loop are then the
+// gateway's alone, as against a remote S3, and a test can freeze the server (SIGSTOP to its pid) mid-request. The child stops when told to, or when this
 // process goes away (its stdin closes); stop() then removes the objects' directory (which can take a while: 10,000
 // tenants leave ~450,000 files).
 import { spawn } from 'node:child_process';
@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { S3TestServer } from '../../test/helpers/s3-server.js';
+import type { S3TestServer } from './s3-server.js';
 
 /** The test server's own handle (test/helpers/s3-server.ts), plus the child's process id (to read its RSS, say). */
 export type S3ServerProcess = Omit<S3TestServer, typeof Symbol.asyncDispose> & { pid: number };
 
-const CHILD = fileURLToPath(new URL('./tenants-s3-child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('./s3-server-child.ts', import.meta.url));
 
 export async function startS3ServerProcess(): Promise<S3ServerProcess> {
   const directory = await mkdtemp(path.join(tmpdir(), 'nexus-s3-'));
