@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Viewer } from '../auth/viewer.js';
 import { burnCredits, type CreditRequest } from '../billing/credits.js';
+import type { CreditMeter } from '../billing/credit-meter.js';
 import { EmbedderUnavailableError, InsufficientCreditsError } from '../errors.js';
 import type { Embedder } from './embedder.js';
 
@@ -11,6 +12,8 @@ export interface MeteredEmbedding {
   readonly embedder: Embedder | null;
   readonly db: { readonly prisma: PrismaClient };
   readonly config: { readonly embedder: { readonly creditsPerEmbedding: bigint } };
+  /** Told of each burn once it is committed (the server's metrics). */
+  readonly creditMeter?: CreditMeter;
 }
 
 /** The burn for `count` embeddings made for the viewer (the surface is recorded in the ledger); null when free. */
@@ -53,7 +56,7 @@ export async function embedQueries(deps: MeteredEmbedding, viewer: Viewer, texts
   const burn = embeddingBurn(deps, viewer, texts.length, 'search');
   await assertCanPay(deps, burn);
   const vectors = await embedTexts(deps.embedder, texts);
-  if (burn) await burnCredits(deps.db.prisma, burn);
+  if (burn) await burnCredits(deps.db.prisma, burn, deps.creditMeter);
   return vectors;
 }
 
@@ -61,13 +64,16 @@ export async function embedQueries(deps: MeteredEmbedding, viewer: Viewer, texts
  * Runs a write with its burn, all or nothing: the burn is made in a transaction that commits only once the write
  * has succeeded, and holds the wallet's row lock meanwhile (so no concurrent burn can spend the same credits).
  */
-export async function withBurn<T>(prisma: PrismaClient, burn: CreditRequest | null, write: () => Promise<T>): Promise<T> {
+export async function withBurn<T>(prisma: PrismaClient, burn: CreditRequest | null, write: () => Promise<T>, meter?: CreditMeter): Promise<T> {
   if (!burn) return write();
-  return prisma.$transaction(
+  const result = await prisma.$transaction(
     async (tx) => {
       await burnCredits(tx, burn);
       return write();
     },
     { maxWait: 10_000, timeout: 120_000 },
   );
+  // Counted once committed: a burn rolled back with its failed write moved no credits.
+  meter?.applied('BURN', burn.amount);
+  return result;
 }

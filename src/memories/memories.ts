@@ -10,6 +10,7 @@ import type { VectorStores } from '../vectors/store.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import { assertCanPay, embeddingBurn, embedTexts, withBurn } from '../embeddings/metered.js';
 import type { CleanupScheduler } from './cleanup.js';
+import type { CreditMeter } from '../billing/credit-meter.js';
 
 export interface MemoryDeps {
   readonly db: { readonly prisma: PrismaClient };
@@ -20,6 +21,8 @@ export interface MemoryDeps {
   /** The server's embedder; null: text without a vector is stored as text only. */
   readonly embedder: Embedder | null;
   readonly config: { readonly vectorDimension: number; readonly embedder: { readonly creditsPerEmbedding: bigint } };
+  /** Told of each embedding burn once committed (the server's metrics). */
+  readonly creditMeter?: CreditMeter;
 }
 
 export interface StoreChoice {
@@ -62,7 +65,7 @@ export async function remember(deps: MemoryDeps, viewer: Viewer, choice: StoreCh
     const vectors = await embedTexts(deps.embedder, toEmbed.map((i) => records[i]?.text ?? ''));
     prepared = prepareRecords(records, dimension, Date.now(), new Map(toEmbed.map((index, j) => [index, vectors[j] as Float32Array])));
   }
-  const stored = await withBurn(deps.db.prisma, burn, () => deps.vectors.upsert(grant, prepared));
+  const stored = await withBurn(deps.db.prisma, burn, () => deps.vectors.upsert(grant, prepared), deps.creditMeter);
   if (grant.store.scope === 'DOMAIN') {
     for (const record of stored) {
       deps.events.publish({ type: 'REMEMBERED', tenantId: viewer.tenantId, domainKey: grant.store.domainKey, surfaceId: grant.writerSurfaceId, record: toWire(record) });
