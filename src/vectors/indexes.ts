@@ -45,7 +45,7 @@ export type WithTable = <T>(store: StoreRef, fn: (table: lancedb.Table | null) =
 
 export interface IndexMaintainer {
   /** After a write: rows added or deleted. Schedules a check in the background; never throws. */
-  noteWrite(store: StoreRef, change: { added?: number; deleted?: number }): void;
+  noteWrite(store: StoreRef, change: { added?: number; deleted?: number; withText?: boolean }): void;
   /** A store seen for the first time by this process: schedules a check (a crashed build is retried so). */
   noteOpened(store: StoreRef): void;
   status(store: StoreRef, table: lancedb.Table | null): Promise<IndexStatus>;
@@ -53,9 +53,9 @@ export interface IndexMaintainer {
    * After a write of text: brings a small store's full-text index over every row before the write answers (a full
    * rebuild, a few milliseconds per thousand rows). LanceDB 0.31's flat BM25 over rows outside the index drops
    * matches when the index is small (a word most rows hold, a word repeated in the only new row), so small stores
-   * never depend on it; larger ones are folded in the background (textOptimizeRows).
+   * never depend on it; larger ones are folded in the background (textOptimizeRows). True when the store is covered.
    */
-  coverText(store: StoreRef, table: lancedb.Table, withLock: <T>(key: string, fn: () => Promise<T>) => Promise<T>): Promise<void>;
+  coverText(store: StoreRef, table: lancedb.Table, withLock: <T>(key: string, fn: () => Promise<T>) => Promise<T>): Promise<boolean>;
   /** After a purge rewrote the table: its full-text index, and its vector index when it had one, built again (the caller holds the locks). */
   reindex(store: StoreRef, table: lancedb.Table, vector: boolean): Promise<void>;
   /** Builds the index now, replacing any, whatever the thresholds say (the operator's command). */
@@ -138,6 +138,8 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
   const building = new Set<string>();
   const failedAt = new Map<string, number>();
   const deletedSinceOptimize = new Map<string, number>();
+  // Stores written with text since their last optimise (this process's writes).
+  const textWritten = new Set<string>();
   const seen = new Set<string>();
   const delayed = new Set<NodeJS.Timeout>();
   const counters = { builds: 0, textBuilds: 0, optimizations: 0, failures: 0 };
@@ -172,9 +174,18 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
     if (!text || text.name !== textName) return 'text';
     if (!vector) {
       if ((await table.countRows()) >= policy.minRows && (await table.countRows('vector IS NOT NULL')) >= policy.minRows) return 'build';
-      return text.unindexedRows >= policy.textOptimizeRows ? 'optimize' : null;
+      return textDue(key, text.unindexedRows) ? 'optimize' : null;
     }
-    return dueOf(vector, deletedSinceOptimize.get(key) ?? 0, policy) ?? (text.unindexedRows >= policy.textOptimizeRows ? 'optimize' : null);
+    return dueOf(vector, deletedSinceOptimize.get(key) ?? 0, policy) ?? (textDue(key, text.unindexedRows) ? 'optimize' : null);
+  }
+
+  /**
+   * A fold of the full-text index is due once textOptimizeRows rows are outside it, and only after a write of text
+   * that its write could not cover (a large store): rows without text add nothing to find, so a vector-only load is
+   * not optimised for them.
+   */
+  function textDue(key: string, unindexedRows: number): boolean {
+    return textWritten.has(key) && unindexedRows >= policy.textOptimizeRows;
   }
 
   async function check(store: StoreRef, force: boolean): Promise<void> {
@@ -233,6 +244,7 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
     // cleanup window (7 days by default here).
     await table.optimize();
     deletedSinceOptimize.delete(key);
+    textWritten.delete(key);
     failedAt.delete(key);
     counters.optimizations += 1;
     log.info({ store: key, ms: Math.round(performance.now() - started) }, 'store optimised');
@@ -240,6 +252,7 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
 
   return {
     noteWrite(store, change) {
+      if (change.withText) textWritten.add(storeKey(store));
       if (change.deleted) {
         const key = storeKey(store);
         deletedSinceOptimize.set(key, (deletedSinceOptimize.get(key) ?? 0) + change.deleted);
@@ -265,7 +278,7 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
       if (vector && (await table.countRows('vector IS NOT NULL')) > 0) await build(table, key);
     },
     async coverText(store, table, withLock) {
-      if ((await table.countRows()) > TEXT_COVER_ROWS) return;
+      if ((await table.countRows()) > TEXT_COVER_ROWS) return false;
       const key = storeKey(store);
       // Under the store's write lock (every gateway's): each writer in turn covers what is outside the index then,
       // its own rows and any that a writer before it committed meanwhile.
@@ -274,6 +287,7 @@ export function createIndexMaintainer(options: { withTable: WithTable; tryLock: 
         if (text && text.name === textName && text.unindexedRows === 0) return;
         await buildText(table, key);
       });
+      return true;
     },
     async rebuild(store) {
       const key = storeKey(store);

@@ -220,6 +220,7 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
       const store = checked(grant, true);
       const now = Date.now();
       const data = toArrowBatch(schema, records, grant.writerSurfaceId, now);
+      let covered = false;
       await withTable(store, true, async (t) => {
         if (!t) throw new Error('the table could not be created');
         if (records.some((r) => r.unit === null)) await allowTextOnly(t);
@@ -238,12 +239,14 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
         // Text written to a small store is in its full-text index before the write answers (see coverText). The
         // rows are committed by now: a failure here is the index's, logged and left to the lifecycle's next check.
         if (records.some((r) => r.text !== null)) {
-          await maintainer.coverText(store, t, withLock).catch((error: unknown) => {
+          covered = await maintainer.coverText(store, t, withLock).catch((error: unknown) => {
             options.log?.warn({ store: storeKey(store), err: error instanceof Error ? error.message : String(error) }, 'full-text index update failed; it is retried later');
+            return false;
           });
         }
       });
-      maintainer.noteWrite(store, { added: records.length });
+      // Text its write could not put in the index is folded in later, in the background.
+      maintainer.noteWrite(store, { added: records.length, withText: records.some((r) => r.text !== null) && !covered });
       // What was stored, as a search reads it.
       return records.map((r) => storedRecord(store, r, grant.writerSurfaceId, now));
     },
@@ -296,13 +299,14 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
     async restore(store, records) {
       if (records.length === 0) return;
       const data = toArrowBatch(schema, records, records.map((r) => r.writerSurfaceId), records.map((r) => r.createdAt));
+      let covered = false;
       await withTable(store, true, async (t) => {
         if (!t) throw new Error('the table could not be created');
         if (records.some((r) => r.unit === null)) await allowTextOnly(t);
         await t.add(data);
-        if (records.some((r) => r.text !== null)) await maintainer.coverText(store, t, withLock);
+        if (records.some((r) => r.text !== null)) covered = await maintainer.coverText(store, t, withLock);
       });
-      maintainer.noteWrite(store, { added: records.length });
+      maintainer.noteWrite(store, { added: records.length, withText: records.some((r) => r.text !== null) && !covered });
     },
 
     async scanStore(store, onBatch) {
