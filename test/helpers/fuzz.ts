@@ -387,6 +387,8 @@ export class Chooser {
 export interface DocValues {
   /** A value for an argument or input field, by its name and named type; `valid` asks for a well-formed one. */
   value(ch: Chooser, name: string, typeName: string, valid: boolean): unknown;
+  /** Mutation fields never chosen (ones that would remove what the harness itself stands on). */
+  readonly skipMutations?: ReadonlySet<string>;
 }
 
 export interface BuiltDocument {
@@ -474,7 +476,9 @@ export function buildDocument(schema: GraphQLSchema, ch: Chooser, values: DocVal
   const objectTypes = Object.values(schema.getTypeMap()).filter(isObjectType).filter((t) => !t.name.startsWith('__'));
 
   const selection = (type: GraphQLObjectType, depth: number, count = 1 + ch.next(3)): string => {
-    const fields = Object.values(type.getFields()) as GraphQLField<unknown, unknown>[];
+    const fields = (Object.values(type.getFields()) as GraphQLField<unknown, unknown>[]).filter(
+      (f) => type !== schema.getMutationType() || !values.skipMutations?.has(f.name),
+    );
     const parts: string[] = [];
     for (let i = 0; i < count; i++) {
       // 0 (the plainest choice, and what runs out to) is a field; the rest are the other constructs.
