@@ -21,12 +21,13 @@ async function domainStores(db: Database, tenantId: string, keys: readonly strin
   return (keys.length ? keys : known).map((domainKey) => ({ scope: 'DOMAIN', tenantId, domainKey }));
 }
 
-export async function withStores<T>(cli: CliContext, db: Database, fn: (vectors: VectorStores) => Promise<T>): Promise<T> {
+/** The stores on the deployment's configuration, for one CLI command; no index is built on its own here. */
+export async function withStores<T>(cli: CliContext, db: Database, fn: (vectors: VectorStores) => Promise<T>, cacheSize = 4): Promise<T> {
   const config = cli.config();
   const vectors = createVectorStores({
     root: config.storageUri,
     dimension: config.vectorDimension,
-    cacheSize: 4,
+    cacheSize,
     storageOptions: storageOptionsFor(config),
     withLock: db.withSharedLock,
     tryLock: db.tryWithSharedLock,

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { s3ClientFor } from '../vectors/objects.js';
 import type { S3Settings } from '../config/env.js';
 import { splitLines } from '../tenancy/export-lines.js';
 import { CliError } from './context.js';
@@ -23,14 +24,10 @@ export function s3Location(target: string): { bucket: string; key: string } | nu
 }
 
 function s3Client(settings: S3Settings): S3Client {
-  return new S3Client({
-    region: settings.region,
-    endpoint: settings.endpoint,
-    forcePathStyle: Boolean(settings.endpoint),
+  return s3ClientFor(settings, {
     // A plain body with its length (no aws-chunked framing with trailing checksums), which every S3-compatible server reads.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    credentials: settings.accessKeyId && settings.secretAccessKey ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey, sessionToken: settings.sessionToken } : undefined,
   });
 }
 

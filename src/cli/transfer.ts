@@ -2,38 +2,19 @@
 // stdout or s3://bucket/key, and back into a fresh tenant of this deployment (a new id and a new owner token).
 import type { Command } from 'commander';
 import { assertKey, normaliseEmail } from '../auth/identifiers.js';
-import type { Database } from '../db/create-database.js';
 import { ConflictError } from '../errors.js';
-import { storageOptionsFor } from '../server/storage-options.js';
 import { ExportFileError, type ExportLine } from '../tenancy/export-lines.js';
 import { exportLines, exportText } from '../tenancy/export.js';
 import { importTenant } from '../tenancy/import.js';
 import { createObjectStorage } from '../vectors/objects.js';
 import { storeKey } from '../vectors/layout.js';
-import { createVectorStores, type VectorStores } from '../vectors/store.js';
 import { CliError, EXIT, processOutput, type CliContext } from './context.js';
 import { wholeNumber } from './format.js';
+import { withStores } from './indexes.js';
 import { exportSource, writeAll, writeExport } from './transfer-files.js';
 
-/** The stores on the deployment's configuration; no index is built on its own here (tenant:import builds them once, at the end). */
-async function withStores<T>(cli: CliContext, db: Database, fn: (vectors: VectorStores) => Promise<T>): Promise<T> {
-  const config = cli.config();
-  const vectors = createVectorStores({
-    root: config.storageUri,
-    dimension: config.vectorDimension,
-    cacheSize: 8,
-    storageOptions: storageOptionsFor(config),
-    withLock: db.withSharedLock,
-    tryLock: db.tryWithSharedLock,
-    index: { ...config.index, minRows: Number.POSITIVE_INFINITY },
-    text: config.text,
-  });
-  try {
-    return await fn(vectors);
-  } finally {
-    await vectors.close();
-  }
-}
+// Open table handles for an export or import: it moves through a tenant's stores one after another.
+const TRANSFER_CACHE = 8;
 
 /** The lines as they pass: a note on stderr every `every` records, and the end line's counts kept. */
 async function* watched(lines: AsyncIterable<ExportLine>, every: number, note: (records: number) => void, end: { records?: number; ledgerEntries?: number }): AsyncGenerator<ExportLine> {
@@ -70,7 +51,7 @@ export function registerTransferCommands(program: Command, cli: CliContext): voi
           // On a terminal or a pipe, as fast as it reads; captured output (tests) takes it line by line.
           else if (output === processOutput) await writeAll(text, process.stdout);
           else for await (const chunk of text) output.out(chunk);
-        }),
+        }, TRANSFER_CACHE),
       );
       output.err(`nexus: exported tenant ${tenantId}: ${end.records ?? 0} records, ${end.ledgerEntries ?? 0} ledger entries${target ? ` to ${target}` : ''} (${seconds(started)} s)\n`);
     });
@@ -113,7 +94,7 @@ export function registerTransferCommands(program: Command, cli: CliContext): voi
                 output.err(`nexus: note: the index of ${storeKey(store)} was not built (${error instanceof Error ? error.message : String(error)}); a gateway builds it when it first opens the store\n`);
               });
             }
-          }),
+          }, TRANSFER_CACHE),
         );
       } catch (error) {
         if (error instanceof ExportFileError) throw new CliError(`${file}: ${error.message}; nothing was imported`, EXIT.failed);

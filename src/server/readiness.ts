@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { s3ClientFor } from '../vectors/objects.js';
 import { Redis } from 'ioredis';
 import type { Config } from '../config/env.js';
 import type { Database } from '../db/create-database.js';
@@ -77,12 +78,7 @@ async function localStorageUsable(dir: string): Promise<void> {
 /** S3: HeadBucket with the same region, endpoint and credentials the vector store uses (see storage-options.ts). */
 function s3StorageCheck(config: Pick<Config, 'storageUri' | 's3'>, timeoutMs: number): { check: Check; close(): void } {
   const bucket = new URL(config.storageUri).hostname;
-  const { region, endpoint, accessKeyId, secretAccessKey, sessionToken } = config.s3;
-  const client = new S3Client({
-    region,
-    endpoint,
-    forcePathStyle: Boolean(endpoint),
-    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
+  const client = s3ClientFor(config.s3, {
     // One attempt: the probe asks again soon enough, and must answer within the timeout.
     maxAttempts: 1,
     requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },

@@ -3,7 +3,7 @@
 // Erasure and usage reach storage only through this; prefixes come from layout.ts, never from user strings.
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Settings } from '../config/env.js';
 
 export interface StoredObject {
@@ -25,6 +25,20 @@ const DELETE_BATCH = 1000;
 // The AWS SDK prints a multi-line warning on Node 20 (the Node these machines run, STACK.md) on its first client:
 // it would break the CLI's one-line errors and the gateway's JSON log. Set before any client exists.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/**
+ * An S3 client on the deployment's settings (region, endpoint with path-style addressing, credentials), the one way
+ * Nexus's own S3 calls are made; `extra` adds what one caller needs (timeouts, checksum modes).
+ */
+export function s3ClientFor(settings: S3Settings, extra: S3ClientConfig = {}): S3Client {
+  return new S3Client({
+    region: settings.region,
+    endpoint: settings.endpoint,
+    forcePathStyle: Boolean(settings.endpoint),
+    credentials: settings.accessKeyId && settings.secretAccessKey ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey, sessionToken: settings.sessionToken } : undefined,
+    ...extra,
+  });
+}
 
 /** Object storage for a storage root: a local directory or s3://bucket/prefix. */
 export function createObjectStorage(root: string, s3: S3Settings): ObjectStorage {
@@ -70,12 +84,7 @@ function s3Storage(root: string, settings: S3Settings): ObjectStorage {
   const url = new URL(root);
   const bucket = url.hostname;
   const rootPrefix = url.pathname.replace(/^\/+|\/+$/g, '');
-  const client = new S3Client({
-    region: settings.region,
-    endpoint: settings.endpoint,
-    forcePathStyle: Boolean(settings.endpoint),
-    credentials: settings.accessKeyId && settings.secretAccessKey ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey, sessionToken: settings.sessionToken } : undefined,
-  });
+  const client = s3ClientFor(settings);
   // A trailing slash: the prefix of tenant "ab" must not match tenant "abc".
   const prefixOf = (segments: readonly string[]) => `${[rootPrefix, ...segments].filter(Boolean).join('/')}/`;
   const relative = (key: string) => (rootPrefix ? key.slice(rootPrefix.length + 1) : key);
