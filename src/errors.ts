@@ -1,7 +1,7 @@
 // Typed domain errors: plain classes with a code, thrown by every layer below the
 // API. The GraphQL edge (graphql/errors.ts) maps them to extensions.code; nothing here knows GraphQL.
 
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'INSUFFICIENT_CREDITS' | 'RATE_LIMITED' | 'EMBEDDER_UNAVAILABLE';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'INSUFFICIENT_CREDITS' | 'RATE_LIMITED' | 'EMBEDDER_UNAVAILABLE' | 'SERVICE_UNAVAILABLE';
 
 /** An error the client caused and may see: its message never carries secrets or internals. */
 export class NexusError extends Error {
@@ -66,5 +66,19 @@ export class RateLimitedError extends NexusError {
 export class EmbedderUnavailableError extends NexusError {
   constructor(message = 'the embedding service is unavailable: nothing was written; try again, or send a vector') {
     super('EMBEDDER_UNAVAILABLE', message);
+  }
+}
+
+/**
+ * A service the request needs (PostgreSQL, the bucket, Redis) did not answer in time or refused the connection; the
+ * request was given up within a bounded time and may be retried once the service is back.
+ */
+export class ServiceUnavailableError extends NexusError {
+  constructor(
+    /** Which service: 'database', 'storage' or 'events'. */
+    readonly service: 'database' | 'storage' | 'events',
+    message = `the ${service} is unavailable: try again shortly`,
+  ) {
+    super('SERVICE_UNAVAILABLE', message);
   }
 }

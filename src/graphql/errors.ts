@@ -1,7 +1,7 @@
 // The one place errors become what a client sees: a domain error keeps its message and gains
 // extensions.code; anything unexpected is masked as INTERNAL_SERVER_ERROR (its cause is logged, never sent).
 import { GraphQLError } from 'graphql';
-import { NexusError, RateLimitedError } from '../errors.js';
+import { NexusError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
 
 export const UNEXPECTED_MESSAGE = 'Unexpected error.';
 
@@ -37,6 +37,10 @@ export function toClientError(error: unknown, unexpectedMessage: string = UNEXPE
     const extensions: Record<string, unknown> = { code: cause.code };
     if (cause.field !== undefined) extensions.field = cause.field;
     if (cause.code === 'UNAUTHENTICATED') extensions.http = { status: 401 };
+    if (cause instanceof ServiceUnavailableError) {
+      extensions.service = cause.service;
+      extensions.http = { status: 503, headers: { 'retry-after': '1' } };
+    }
     if (cause instanceof RateLimitedError) {
       extensions.retryAfterSeconds = cause.retryAfterSeconds;
       extensions.http = { status: 429, headers: { 'retry-after': String(cause.retryAfterSeconds) } };

@@ -40,6 +40,8 @@ export interface NexusServer {
   readonly services: Services;
   /** Prometheus metrics; null when off (neither NEXUS_METRICS_TOKEN nor NEXUS_METRICS_PORT is set). */
   readonly metrics: NexusMetrics | null;
+  /** Ends every open nexusEvents stream with the reason SHUTDOWN (a final event saying so); the first step of a shutdown. */
+  endStreams(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -172,6 +174,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     yoga,
     services,
     metrics,
+    endStreams: async () => undefined,
     close: async () => {
       await readiness.close();
       await events.close();
