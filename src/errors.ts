@@ -1,7 +1,7 @@
 // Typed domain errors: plain classes with a code, thrown by every layer below the
 // API. The GraphQL edge (graphql/errors.ts) maps them to extensions.code; nothing here knows GraphQL.
 
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'INSUFFICIENT_CREDITS' | 'RATE_LIMITED' | 'EMBEDDER_UNAVAILABLE' | 'SERVICE_UNAVAILABLE';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'INSUFFICIENT_CREDITS' | 'RATE_LIMITED' | 'EMBEDDER_UNAVAILABLE' | 'SERVICE_UNAVAILABLE' | 'STREAM_ENDED';
 
 /** An error the client caused and may see: its message never carries secrets or internals. */
 export class NexusError extends Error {
@@ -80,5 +80,23 @@ export class ServiceUnavailableError extends NexusError {
     message = `the ${service} is unavailable: try again shortly`,
   ) {
     super('SERVICE_UNAVAILABLE', message);
+  }
+}
+
+/** Why a live stream ended: its last item, so the client knows whether to resume, re-authorise or stop. */
+export type StreamEndReason = 'ACCESS_CHANGED' | 'TOKEN_EXPIRED' | 'TOKEN_REVOKED' | 'SHUTDOWN' | 'TOO_SLOW';
+
+const END_MESSAGES: Record<StreamEndReason, string> = {
+  ACCESS_CHANGED: 'the stream ended: what this token may read changed; subscribe again',
+  TOKEN_EXPIRED: 'the stream ended: the token expired',
+  TOKEN_REVOKED: 'the stream ended: the token was revoked',
+  SHUTDOWN: 'the stream ended: the server is shutting down; resume with the last event id',
+  TOO_SLOW: 'the stream ended: events were not read fast enough; resume with the last event id',
+};
+
+/** The last item of a live stream, saying why it ended (extensions.reason). */
+export class StreamEndedError extends NexusError {
+  constructor(readonly reason: StreamEndReason) {
+    super('STREAM_ENDED', END_MESSAGES[reason]);
   }
 }

@@ -93,6 +93,7 @@ export function registerTenantCommands(program: Command, cli: CliContext): void 
         const objects = createObjectStorage(config.storageUri, config.s3);
         // Gateways sharing this database forget the tenant's tokens at once: told as the API's own erasure tells them.
         const events = await createEventBus(config.redisUrl, createLogger('silent'), {
+          retention: { ms: config.events.retentionMs, events: config.events.retentionEvents },
           databaseUrl: config.databaseUrl,
           notify: (channel, payload) => db.prisma.$executeRaw`SELECT pg_notify(${channel}, ${payload})`,
         });

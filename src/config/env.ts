@@ -33,6 +33,16 @@ export const TEXT_LANGUAGES = [
   'Norwegian', 'Portuguese', 'Romanian', 'Russian', 'Spanish', 'Swedish', 'Tamil', 'Turkish',
 ] as const;
 
+/** A duration: a whole number of seconds, or with s, m, h or d (e.g. 24h, 90m, 0); in milliseconds. */
+const duration = () =>
+  z
+    .string()
+    .regex(/^\d{1,9}(s|m|h|d)?$/, 'must be a duration: a whole number of seconds, or with s, m, h or d (e.g. 24h, 90m, 0)')
+    .transform((v) => {
+      const unit = { s: 1, m: 60, h: 3600, d: 86400 }[v.slice(-1)] ?? 1;
+      return (/\d$/.test(v) ? Number(v) : Number(v.slice(0, -1)) * unit) * 1000;
+    });
+
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const variables = z.object({
@@ -53,14 +63,14 @@ const variables = z.object({
   NEXUS_INDEX_OPTIMIZE_ROWS: intIn(1, 1_000_000_000).default(5_000),
   NEXUS_INDEX_NPROBES: intIn(1, 4096).default(20),
   // Forgotten records: how long they may stay in old versions and data files.
-  NEXUS_CLEANUP_WINDOW: z
-    .string()
-    .regex(/^\d{1,9}(s|m|h|d)?$/, 'must be a duration: a whole number of seconds, or with s, m, h or d (e.g. 24h, 90m, 0)')
-    .transform((v) => {
-      const unit = { s: 1, m: 60, h: 3600, d: 86400 }[v.slice(-1)] ?? 1;
-      return (/\d$/.test(v) ? Number(v) : Number(v.slice(0, -1)) * unit) * 1000;
-    })
-    .default(24 * 3600 * 1000),
+  NEXUS_CLEANUP_WINDOW: duration().default(24 * 3600 * 1000),
+  // Live events: how long and how many a tenant's events are kept for replay, each stream's queue, the heartbeat.
+  NEXUS_EVENT_RETENTION: duration().default(24 * 3600 * 1000),
+  NEXUS_EVENT_RETENTION_EVENTS: intIn(1, 10_000_000).default(10_000),
+  NEXUS_EVENT_QUEUE: intIn(1, 1_000_000).default(5_000),
+  NEXUS_EVENT_HEARTBEAT: duration()
+    .refine((ms) => ms >= 1000 && ms <= 3600_000, 'must be from 1s to 1h')
+    .default(15_000),
   // Full-text search (every store's BM25 index) and the server-side embedder.
   NEXUS_TEXT_OPTIMIZE_ROWS: intIn(1, 1_000_000_000).default(1_000),
   NEXUS_TEXT_LANGUAGE: z.enum(TEXT_LANGUAGES).default('English'),
@@ -78,6 +88,10 @@ const variables = z.object({
   NEXUS_EMBEDDING_CREDITS: intIn(0, 1_000_000_000_000).default(0),
   NEXUS_GRAPHIQL: flag.optional(),
   REDIS_URL: urlWithScheme(['redis', 'rediss']).optional(),
+  // Outages: how long a request waits for PostgreSQL, the bucket or Redis before it is given up (SERVICE_UNAVAILABLE).
+  NEXUS_DATABASE_TIMEOUT_MS: intIn(100, 600_000).default(5_000),
+  NEXUS_STORAGE_TIMEOUT_MS: intIn(100, 600_000).default(5_000),
+  NEXUS_REDIS_TIMEOUT_MS: intIn(100, 600_000).default(1_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Query limits (graphql-armor), the request body, rate limits, sign-up and production switches.
   NEXUS_MAX_TOKENS: intIn(1, 1_000_000).default(5000),
@@ -99,6 +113,10 @@ const variables = z.object({
   // Operations: Prometheus /metrics behind a bearer secret on the main port, and/or on a port of its own (main.ts).
   NEXUS_METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{16,512}$/, 'must be 16 to 512 printable ASCII characters without spaces').optional(),
   NEXUS_METRICS_PORT: intIn(0, 65535).optional(),
+  // Shutdown (main.ts): how long in-flight requests may take to finish after SIGTERM or SIGINT.
+  NEXUS_SHUTDOWN_TIMEOUT: duration()
+    .refine((ms) => ms <= 3600_000, 'must be at most 1h')
+    .default(10_000),
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   AWS_SESSION_TOKEN: z.string().optional(),
@@ -161,6 +179,13 @@ export interface EmbedderSettings {
 
 export type SignUpMode = 'open' | 'invite' | 'closed';
 
+/** Bounds (ms) on waiting for PostgreSQL, the bucket and Redis: past them a request is answered SERVICE_UNAVAILABLE. */
+export interface ServiceTimeouts {
+  readonly databaseMs: number;
+  readonly storageMs: number;
+  readonly redisMs: number;
+}
+
 /** Prometheus metrics: off (nothing is collected) unless a token or a port of their own is set. */
 export interface MetricsSettings {
   /** Bearer secret for GET /metrics on the main port (401 without it); undefined: /metrics is 404 there. Never logged. */
@@ -192,10 +217,21 @@ export interface Config {
   readonly index: { readonly minRows: number; readonly optimizeRows: number; readonly textOptimizeRows: number; readonly nprobes: number };
   /** How long forgotten records may stay in old versions and data files before a purge removes them (ms; 0: at once). */
   readonly cleanupWindowMs: number;
+  /**
+   * Live events: a tenant's events are kept for replay (Last-Event-ID, since) for retentionMs or the last
+   * retentionEvents, whichever is less; a stream's queue holds at most queue events (TOO_SLOW past it); a heartbeat
+   * comment goes down every idle stream each heartbeatMs.
+   */
+  readonly events: { readonly retentionMs: number; readonly retentionEvents: number; readonly queue: number; readonly heartbeatMs: number };
   readonly text: TextSettings;
   readonly embedder: EmbedderSettings;
   readonly graphiql: boolean;
   readonly redisUrl?: string;
+  /**
+   * How long a request waits for each service before it is answered SERVICE_UNAVAILABLE (ms): a connection to
+   * PostgreSQL and each statement; the bucket (a request's reads or its write); a Redis command (rate limits).
+   */
+  readonly timeouts: ServiceTimeouts;
   readonly logLevel: string;
   readonly s3: S3Settings;
   readonly version: string;
@@ -210,6 +246,8 @@ export interface Config {
   /** Origins allowed cross-origin ('*' for any, never with credentials); empty: none. */
   readonly corsOrigins: readonly string[];
   readonly metrics: MetricsSettings;
+  /** After SIGTERM or SIGINT, how long in-flight requests may take before their connections are cut (ms; 0: at once). */
+  readonly shutdownTimeoutMs: number;
 }
 
 export const NEXUS_VERSION = '0.1.0';
@@ -254,6 +292,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       nprobes: v.NEXUS_INDEX_NPROBES,
     }),
     cleanupWindowMs: v.NEXUS_CLEANUP_WINDOW,
+    events: Object.freeze({
+      retentionMs: v.NEXUS_EVENT_RETENTION,
+      retentionEvents: v.NEXUS_EVENT_RETENTION_EVENTS,
+      queue: v.NEXUS_EVENT_QUEUE,
+      heartbeatMs: v.NEXUS_EVENT_HEARTBEAT,
+    }),
     text: Object.freeze({
       language: v.NEXUS_TEXT_LANGUAGE,
       stem: v.NEXUS_TEXT_STEM,
@@ -273,6 +317,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     graphiql: v.NEXUS_GRAPHIQL ?? !production,
     redisUrl: v.REDIS_URL,
+    timeouts: Object.freeze({ databaseMs: v.NEXUS_DATABASE_TIMEOUT_MS, storageMs: v.NEXUS_STORAGE_TIMEOUT_MS, redisMs: v.NEXUS_REDIS_TIMEOUT_MS }),
     logLevel: v.LOG_LEVEL,
     s3: Object.freeze({
       region: v.AWS_REGION,
@@ -301,5 +346,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     introspection: v.NEXUS_INTROSPECTION ?? !production,
     corsOrigins: Object.freeze(v.NEXUS_CORS_ORIGINS ? v.NEXUS_CORS_ORIGINS.split(',').map((o) => o.trim()) : production ? [] : ['*']),
     metrics: Object.freeze({ token: v.NEXUS_METRICS_TOKEN, port: v.NEXUS_METRICS_PORT }),
+    shutdownTimeoutMs: v.NEXUS_SHUTDOWN_TIMEOUT,
   });
 }

@@ -4,7 +4,7 @@ import SchemaBuilder from '@pothos/core';
 import type { NexusContext } from './context.js';
 import type { Domain, Identity, LedgerEntry, Surface, Tenant, Wallet } from '../generated/prisma/client.js';
 import type { StoredRecord } from '../vectors/store.js';
-import type { NexusEventPayload } from '../events/nexus-events.js';
+import type { NexusEventShape } from '../events/nexus-events.js';
 
 export interface MountShape {
   surfaceId: string;
@@ -37,7 +37,7 @@ export const builder = new SchemaBuilder<{
     Mount: MountShape;
     Record: StoredRecord;
     Hit: HitShape;
-    NexusEvent: NexusEventPayload;
+    NexusEvent: NexusEventShape;
   };
 }>({ defaultFieldNullability: false });
 

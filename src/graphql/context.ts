@@ -45,6 +45,12 @@ export interface NexusContext {
   readonly signedUpTenantIds: Set<string>;
   /** Where the request comes from (rate limits per address). */
   readonly clientAddress: string;
+  /** The request's Last-Event-ID header (a live stream resuming); null without one. */
+  readonly lastEventId: string | null;
+  /** Looks the request's token up again in the database, past every cache (a live stream checking its access again). */
+  readonly revalidateViewer: () => Promise<Viewer | null>;
+  /** The id of the live-stream item being sent (the SSE id: line); set by the stream as it hands items out. */
+  readonly eventCursor: { id: string | null };
 }
 
 /**

@@ -1,7 +1,9 @@
 // The one place errors become what a client sees: a domain error keeps its message and gains
 // extensions.code; anything unexpected is masked as INTERNAL_SERVER_ERROR (its cause is logged, never sent).
 import { GraphQLError } from 'graphql';
-import { NexusError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
+import { NexusError, RateLimitedError, ServiceUnavailableError, StreamEndedError } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { isStorageUnavailable } from '../vectors/storage-outage.js';
 
 export const UNEXPECTED_MESSAGE = 'Unexpected error.';
 
@@ -13,6 +15,22 @@ export function domainCause(error: unknown): NexusError | undefined {
   for (let e = error, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
     if (e instanceof NexusError) return e;
     e = e instanceof GraphQLError ? e.originalError : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The service behind an infrastructure failure, through any wrapping (GraphQL's, Prisma's, an Error's cause): PostgreSQL
+ * or the bucket unreachable, or not answering within its bound. Every resolver's such failure thus reaches the
+ * client as SERVICE_UNAVAILABLE (HTTP 503, Retry-After), never as an internal error.
+ */
+export function unavailableCause(error: unknown): ServiceUnavailableError | undefined {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; depth++) {
+    if (e instanceof ServiceUnavailableError) return e;
+    if (e instanceof NexusError) return undefined;
+    if (isDatabaseUnavailable(e)) return new ServiceUnavailableError('database');
+    if (isStorageUnavailable(e)) return new ServiceUnavailableError('storage');
+    e = e instanceof GraphQLError ? e.originalError : (e as { cause?: unknown }).cause;
   }
   return undefined;
 }
@@ -32,11 +50,12 @@ function location(error: unknown) {
  * be idempotent: a mapped error maps to an equal one.
  */
 export function toClientError(error: unknown, unexpectedMessage: string = UNEXPECTED_MESSAGE): GraphQLError {
-  const cause = domainCause(error);
+  const cause = domainCause(error) ?? unavailableCause(error);
   if (cause) {
     const extensions: Record<string, unknown> = { code: cause.code };
     if (cause.field !== undefined) extensions.field = cause.field;
     if (cause.code === 'UNAUTHENTICATED') extensions.http = { status: 401 };
+    if (cause instanceof StreamEndedError) extensions.reason = cause.reason;
     if (cause instanceof ServiceUnavailableError) {
       extensions.service = cause.service;
       extensions.http = { status: 503, headers: { 'retry-after': '1' } };
@@ -71,6 +90,8 @@ export function toClientError(error: unknown, unexpectedMessage: string = UNEXPE
 
 /** True for an error the client caused (coded for it), false for one the operator must look at. */
 export function isClientError(error: unknown): boolean {
+  // An outage is the operator's to see (its cause is logged), though the client gets a code for it.
+  if (unavailableCause(error)) return false;
   if (domainCause(error)) return true;
   return error instanceof GraphQLError && isPureGraphQLError(error) && (typeof error.extensions.code === 'string' || !error.path);
 }

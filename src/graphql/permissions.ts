@@ -72,7 +72,7 @@ export const ruleTree = {
   RememberPayload: each(isAuthenticated, 'records'),
   ForgetPayload: each(isAuthenticated, 'deleted'),
   CreditPayload: each(isAuthenticated, 'wallet', 'entry'),
-  NexusEvent: each(isAuthenticated, 'type', 'recordId', 'domain', 'surface', 'record'),
+  NexusEvent: each(isAuthenticated, 'id', 'type', 'recordId', 'domain', 'surface', 'record'),
   IssuedToken: each(isOwner, 'id', 'token', 'surface', 'expiresAt'),
 } satisfies IRules;
 

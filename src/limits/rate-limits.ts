@@ -20,7 +20,13 @@ const WINDOWS: Record<Bucket, { setting: keyof Settings; seconds: number }> = {
   signUp: { setting: 'signUpsPerHour', seconds: 3600 },
 };
 
-export function createRateLimits(settings: Settings, redisUrl: string | undefined, log: Logger): RateLimits {
+/**
+ * Redis is never a request's reason to fail or wait: with it down (or hanging) each count fails within timeoutMs
+ * (NEXUS_REDIS_TIMEOUT_MS; at once while disconnected) and the gateway's own in-process count decides instead.
+ * That is fail-open towards the shared count, never towards the limit: every gateway still enforces it alone.
+ */
+export function createRateLimits(settings: Settings, redisUrl: string | undefined, log: Logger, options: { timeoutMs?: number } = {}): RateLimits {
+  const timeoutMs = options.timeoutMs ?? 1_000;
   let lastReport = 0;
   // An outage must not stop requests: the in-process insurance counts meanwhile (per gateway), and it is logged.
   const report = (error: unknown) => {
@@ -28,8 +34,11 @@ export function createRateLimits(settings: Settings, redisUrl: string | undefine
     lastReport = Date.now();
     log.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis unavailable: rate limits are counted per gateway until it is back');
   };
-  // No offline queue: while Redis is away a count fails at once and the insurance takes it.
-  const redis = redisUrl ? new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false }) : undefined;
+  // No offline queue: while Redis is away a count fails at once and the insurance takes it; a command a hung Redis
+  // does not answer fails at commandTimeout. ioredis reconnects by itself (every 2 s at most), and counts go back to it.
+  const redis = redisUrl
+    ? new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, commandTimeout: timeoutMs, connectTimeout: Math.max(timeoutMs, 1000) })
+    : undefined;
   redis?.on('error', report);
 
   const limiters = new Map<Bucket, RateLimiterAbstract>();
@@ -39,7 +48,9 @@ export function createRateLimits(settings: Settings, redisUrl: string | undefine
     const memory = new RateLimiterMemory({ keyPrefix: `nexus-rl-${bucket}`, points, duration: seconds });
     limiters.set(
       bucket,
-      redis ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `nexus-rl-${bucket}`, points, duration: seconds, insuranceLimiter: memory }) : memory,
+      redis
+        ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `nexus-rl-${bucket}`, points, duration: seconds, insuranceLimiter: memory, rejectIfRedisNotReady: true })
+        : memory,
     );
   }
 

@@ -34,6 +34,8 @@ import { useMetrics } from './use-metrics.js';
 import { createReadiness } from './readiness.js';
 import { useHealth } from './use-health.js';
 import { useExport } from './use-export.js';
+import { useEventStream, type EventCursor } from './use-event-stream.js';
+import { resolveViewer } from '../auth/viewer.js';
 
 export interface NexusServer {
   readonly yoga: YogaServerInstance<ServerContext, NexusContext>;
@@ -83,12 +85,14 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     tryLock: db.tryWithSharedLock,
     index: config.index,
     text: config.text,
+    requestTimeoutMs: config.timeouts.storageMs,
     log: log.child({ component: 'index' }),
   });
   // Metrics are collected only when something may read them (NEXUS_METRICS_TOKEN or NEXUS_METRICS_PORT).
   const metrics = config.metrics.token !== undefined || config.metrics.port !== undefined ? createMetrics(stores) : null;
   const vectors = metrics ? instrumentVectorStores(stores, metrics) : stores;
   const events = await createEventBus(config.redisUrl, log, {
+    retention: { ms: config.events.retentionMs, events: config.events.retentionEvents },
     databaseUrl: config.databaseUrl,
     notify: (channel, payload) => db.prisma.$executeRaw`SELECT pg_notify(${channel}, ${payload})`,
   }).catch(async (error: unknown) => {
@@ -96,8 +100,8 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     await db.close();
     throw error;
   });
-  const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
-  const objects = createObjectStorage(config.storageUri, config.s3);
+  const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log, { timeoutMs: config.timeouts.redisMs });
+  const objects = createObjectStorage(config.storageUri, config.s3, { timeoutMs: config.timeouts.storageMs });
   const usage = createUsageCache({ db, vectors, objects });
   const cleanup = createCleanupScheduler({ db, vectors, log: log.child({ component: 'cleanup' }), windowMs: config.cleanupWindowMs });
   const services: Services = { config, db, vectors, objects, usage, cleanup, embedder, events, rateLimits, log, creditMeter: metrics?.credits };
@@ -108,6 +112,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     (error: unknown) => log.error({ err: error }, 'resuming an interrupted erasure failed; it is retried at the next start-up'),
   );
   const requestIds = new WeakMap<Request, string>();
+  const eventCursors = new WeakMap<Request, EventCursor>();
   const viewers = createViewerCache(db.prisma, { maxAgeMs: config.tokenCacheSeconds * 1000, maxEntries: 10_000, channelUp: events.viewersChannelUp });
   events.onViewersChanged((tenantId) => viewers.invalidateTenant(tenantId));
   const earlyViewer = createEarlyViewer((header) => viewers.resolve(header));
@@ -145,6 +150,8 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
       useRequestParser(config.maxBodyBytes),
       // Bounded documents: no query nests, aliases or spreads its way into unbounded work.
       ...useQueryLimits(config.queryLimits, { production: config.production, introspection: config.introspection }),
+      // Live streams over SSE: event ids, heartbeats, pulled as fast as the socket drains.
+      useEventStream((request) => eventCursors.get(request), config.events.heartbeatMs),
     ],
     context: async ({ request, req }) => {
       const header = request.headers.get('x-request-id');
@@ -158,6 +165,8 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
         throw error;
       });
       await (viewer ? rateLimits.consume('token', viewer.tokenId) : rateLimits.consume('anonymous', address));
+      const eventCursor: EventCursor = { id: null };
+      eventCursors.set(request, eventCursor);
       return {
         services,
         viewer,
@@ -166,6 +175,9 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
         requestId,
         signedUpTenantIds: new Set<string>(),
         clientAddress: address,
+        lastEventId: request.headers.get('last-event-id'),
+        revalidateViewer: () => resolveViewer(db.prisma, request.headers.get('authorization')),
+        eventCursor,
       };
     },
   });
@@ -174,7 +186,7 @@ export async function createNexusServer(config: Config, options: { log?: Logger 
     yoga,
     services,
     metrics,
-    endStreams: async () => undefined,
+    endStreams: async () => events.endStreams(),
     close: async () => {
       await readiness.close();
       await events.close();

@@ -4,7 +4,7 @@ import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../log/logger.js';
 import type { NexusContext } from '../graphql/context.js';
-import { isClientError } from '../graphql/errors.js';
+import { isClientError, unavailableCause } from '../graphql/errors.js';
 
 /** The error underneath any GraphQL wrapping: what the operator needs to see. */
 function rootCause(error: GraphQLError): unknown {
@@ -28,7 +28,10 @@ export function useRequestLog(log: Logger, requestIds: WeakMap<Request, string>)
           ctx.log.info({ operation: args.operationName ?? null, role: ctx.viewer?.role ?? 'ANONYMOUS', errors: list.map((e) => e.extensions?.code ?? 'INTERNAL') }, 'graphql');
           // The client sees "Unexpected error."; the operator needs the cause. Coded errors are the client's, not ours.
           for (const e of list) {
-            if (!isClientError(e)) ctx.log.error({ err: rootCause(e), path: e.path }, 'unexpected error');
+            // An outage is not a bug: one warning naming the service, with what it answered (or that it did not).
+            const unavailable = unavailableCause(e);
+            if (unavailable) ctx.log.warn({ service: unavailable.service, err: rootCause(e), path: e.path }, 'service unavailable');
+            else if (!isClientError(e)) ctx.log.error({ err: rootCause(e), path: e.path }, 'unexpected error');
           }
         },
       };

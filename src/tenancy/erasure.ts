@@ -14,7 +14,7 @@ export interface ErasureDeps {
   readonly db: { readonly prisma: PrismaClient };
   readonly vectors: Pick<VectorStores, 'releaseStores' | 'indexIdle'>;
   readonly objects: ObjectStorage;
-  readonly events: Pick<NexusEvents, 'publishViewersChanged' | 'publishAccessChange'>;
+  readonly events: Pick<NexusEvents, 'publishViewersChanged' | 'publishAccessChange' | 'eraseTenant'>;
   /** Told when an erasure has begun (recorded, tokens revoked) and its deletions start. */
   readonly log?: { info(fields: Record<string, unknown>, message: string): void };
 }
@@ -49,6 +49,8 @@ async function finishErasure(deps: ErasureDeps, tenantId: string, onProgress?: (
   // Index work of this process on the tenant's stores could write after the files are gone: it ends first.
   await deps.vectors.indexIdle();
   let objects = await deps.objects.removeAll(tenantSegments(tenantId), onProgress);
+  // The tenant's kept events (records, vectors) go too, before the erasure's own row does.
+  await deps.events.eraseTenant(tenantId);
   await prisma.$transaction([
     // Surfaces before domains: a surface's home domain may not go first (ON DELETE RESTRICT).
     prisma.surface.deleteMany({ where: { tenantId } }),

@@ -40,9 +40,13 @@ export function s3ClientFor(settings: S3Settings, extra: S3ClientConfig = {}): S
   });
 }
 
-/** Object storage for a storage root: a local directory or s3://bucket/prefix. */
-export function createObjectStorage(root: string, s3: S3Settings): ObjectStorage {
-  return root.startsWith('s3://') ? s3Storage(root, s3) : localStorage(root);
+/**
+ * Object storage for a storage root: a local directory or s3://bucket/prefix. On S3 each request (a page of a
+ * listing, a batch of deletes) is bounded by timeoutMs and tried twice, so a bucket that is down or hangs fails
+ * usage and erasure within seconds (erasure is resumed later) instead of holding them.
+ */
+export function createObjectStorage(root: string, s3: S3Settings, options: { timeoutMs?: number } = {}): ObjectStorage {
+  return root.startsWith('s3://') ? s3Storage(root, s3, options.timeoutMs ?? 5_000) : localStorage(root);
 }
 
 function localStorage(root: string): ObjectStorage {
@@ -80,11 +84,14 @@ function localStorage(root: string): ObjectStorage {
   };
 }
 
-function s3Storage(root: string, settings: S3Settings): ObjectStorage {
+function s3Storage(root: string, settings: S3Settings, timeoutMs: number): ObjectStorage {
   const url = new URL(root);
   const bucket = url.hostname;
   const rootPrefix = url.pathname.replace(/^\/+|\/+$/g, '');
-  const client = s3ClientFor(settings);
+  const client = s3ClientFor(settings, {
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: Math.min(timeoutMs, 2000), requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+  });
   // A trailing slash: the prefix of tenant "ab" must not match tenant "abc".
   const prefixOf = (segments: readonly string[]) => `${[rootPrefix, ...segments].filter(Boolean).join('/')}/`;
   const relative = (key: string) => (rootPrefix ? key.slice(rootPrefix.length + 1) : key);

@@ -1,7 +1,7 @@
 // The narrow interface over LanceDB the rest of the code uses: one `vectors` table per store,
 // opened only for a minted StoreGrant, created lazily on first write, its handle cached.
 import * as lancedb from '@lancedb/lancedb';
-import { ForbiddenError } from '../errors.js';
+import { ForbiddenError, ServiceUnavailableError } from '../errors.js';
 import { arrow } from './arrow.js';
 import type { StoreRef } from './layout.js';
 import { createTableOpener } from './open-table.js';
@@ -12,6 +12,7 @@ import { rowsOf, storedRecord, toArrowBatch, toRecord, type Row } from './rows.j
 import { inList, recordFilter, type RecordFilterSpec } from './sql.js';
 import { storeKey } from './layout.js';
 import { isMintedGrant, type StoreGrant } from './store-grant.js';
+import { createStorageDeadline } from './storage-outage.js';
 import { createTableCache } from './table-cache.js';
 import { searchColumns, tableSchema } from './table-schema.js';
 import { createTextIndex, holdsPhrase, isMissingTextIndex, phraseWords, textQuery } from './text-search.js';
@@ -38,6 +39,12 @@ export interface VectorStoreOptions {
   index: IndexPolicy;
   /** How every store's full-text index reads text. */
   text: TextSettings;
+  /**
+   * How long a request's reads of a store, or its write (once it holds the store's lock), may wait for storage before
+   * they are given up as SERVICE_UNAVAILABLE (NEXUS_STORAGE_TIMEOUT_MS); undefined: no bound (the command line).
+   * Background work (index builds, purges) and whole-store scans are not bounded by it.
+   */
+  requestTimeoutMs?: number;
   log?: IndexLog;
 }
 
@@ -164,7 +171,25 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
     withCreateLock: withLock,
     onCreate: (table) => createTextIndex(table, options.text),
   });
-  const cache = createTableCache(open, options.cacheSize);
+  const deadline = createStorageDeadline(options.requestTimeoutMs);
+  // An open given up at the deadline leaves the cache (the next request opens anew); a handle it makes late is closed.
+  const cache = createTableCache((store, create) => deadline(open(store, create), (t) => void t?.close()), options.cacheSize);
+  // A write given up at the deadline may still land: until it settles, this gateway starts no other write to its
+  // store (so none interleaves with it) and answers SERVICE_UNAVAILABLE at once instead.
+  const unsettled = new Set<string>();
+  const boundedWrite = <T>(store: StoreRef, work: () => Promise<T>): Promise<T> => {
+    const key = storeKey(store);
+    if (unsettled.has(key)) return Promise.reject(new ServiceUnavailableError('storage'));
+    const running = work();
+    return deadline(running).catch((error: unknown) => {
+      if (error instanceof ServiceUnavailableError) {
+        unsettled.add(key);
+        const settled = () => unsettled.delete(key);
+        running.then(settled, settled);
+      }
+      throw error;
+    });
+  };
   const maintainer = createIndexMaintainer({
     withTable: (store, fn) => cache.withTable(store, false, fn),
     tryLock,
@@ -223,23 +248,25 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
       let covered = false;
       await withTable(store, true, async (t) => {
         if (!t) throw new Error('the table could not be created');
-        if (records.some((r) => r.unit === null)) await allowTextOnly(t);
+        if (records.some((r) => r.unit === null)) await deadline(allowTextOnly(t));
         // Each path is one commit for the whole batch: all of it lands or none of it does. Under the store's lock
         // (every gateway's): no other write adds one of these ids between the check and the append, and a purge
         // (purgeStore) rewriting the table never loses a write.
-        await withLock(`nexus-write:${storeKey(store)}`, async () => {
-          // Server-assigned UUIDs are new: a plain append. Named ids may replace stored records: append when none
-          // of them exists, merge otherwise.
-          if (records.every((r) => !r.idGiven)) return void (await t.add(data));
-          const ids = records.filter((r) => r.idGiven).map((r) => r.id);
-          const existing = await t.query().where(inList('id', ids)).select(['id']).limit(1).toArray();
-          if (existing.length === 0) await t.add(data);
-          else await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
-        });
+        await withLock(`nexus-write:${storeKey(store)}`, () =>
+          boundedWrite(store, async () => {
+            // Server-assigned UUIDs are new: a plain append. Named ids may replace stored records: append when none
+            // of them exists, merge otherwise.
+            if (records.every((r) => !r.idGiven)) return void (await t.add(data));
+            const ids = records.filter((r) => r.idGiven).map((r) => r.id);
+            const existing = await t.query().where(inList('id', ids)).select(['id']).limit(1).toArray();
+            if (existing.length === 0) await t.add(data);
+            else await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+          }),
+        );
         // Text written to a small store is in its full-text index before the write answers (see coverText). The
         // rows are committed by now: a failure here is the index's, logged and left to the lifecycle's next check.
         if (records.some((r) => r.text !== null)) {
-          covered = await maintainer.coverText(store, t, withLock).catch((error: unknown) => {
+          covered = await deadline(maintainer.coverText(store, t, withLock)).catch((error: unknown) => {
             options.log?.warn({ store: storeKey(store), err: error instanceof Error ? error.message : String(error) }, 'full-text index update failed; it is retried later');
             return false;
           });
@@ -257,13 +284,15 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
       const removed = await withTable(store, false, async (t) => {
         if (!t) return [];
         // Which of them exist, so that only real deletions are reported (and published as FORGOTTEN).
-        return withLock(`nexus-write:${storeKey(store)}`, async () => {
-          const present = (await t.query().where(inList('id', ids)).select(['id']).toArray()) as { id: string }[];
-          if (present.length === 0) return [];
-          const existing = present.map((row) => row.id);
-          await t.delete(inList('id', existing));
-          return existing;
-        });
+        return withLock(`nexus-write:${storeKey(store)}`, () =>
+          boundedWrite(store, async () => {
+            const present = (await t.query().where(inList('id', ids)).select(['id']).toArray()) as { id: string }[];
+            if (present.length === 0) return [];
+            const existing = present.map((row) => row.id);
+            await t.delete(inList('id', existing));
+            return existing;
+          }),
+        );
       });
       if (removed.length > 0) maintainer.noteWrite(store, { deleted: removed.length });
       return removed;
@@ -273,21 +302,20 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
       const store = checked(grant, false);
       return withTable(store, false, async (t) => {
         if (!t) return { byVector: [], byText: [] };
-        const [byVector, byText] = await Promise.all([
-          query.unit ? vectorHits(t, store, { ...query, unit: query.unit }) : [],
-          query.text !== null ? textHits(t, store, query) : [],
-        ]);
+        const [byVector, byText] = await deadline(
+          Promise.all([query.unit ? vectorHits(t, store, { ...query, unit: query.unit }) : [], query.text !== null ? textHits(t, store, query) : []]),
+        );
         return { byVector, byText };
       });
     },
 
     async count(grant) {
-      return withTable(checked(grant, false), false, async (t) => (t ? t.countRows() : 0));
+      return withTable(checked(grant, false), false, async (t) => (t ? deadline(t.countRows()) : 0));
     },
 
     async indexStatus(grant) {
       const store = checked(grant, false);
-      return withTable(store, false, (t) => maintainer.status(store, t));
+      return withTable(store, false, (t) => deadline(maintainer.status(store, t)));
     },
 
     rebuildIndex: (store) => maintainer.rebuild(store),
@@ -324,7 +352,7 @@ export function createVectorStores(options: VectorStoreOptions): VectorStores {
 
     releaseStores: (prefix) => cache.release(prefix),
 
-    storeCount: (store) => withTable(store, false, async (t) => (t ? t.countRows() : 0)),
+    storeCount: (store) => withTable(store, false, async (t) => (t ? deadline(t.countRows()) : 0)),
 
     purgeStore: (store) =>
       withTable(store, false, async (t) => {

@@ -101,7 +101,7 @@ describe('nexusEvents on one gateway', () => {
     const stream = await subscribe(nexus, s2.token, ['health']);
     const unmounted = await nexus.gql('mutation { setMounts(input: { surface: "sleep-2", mounts: [] }) { key } }', {}, t.ownerToken);
     expect(unmounted.errors).toBeUndefined();
-    await expect(stream.next(3000)).rejects.toThrow(/stream ended/);
+    await expectEnd(stream, 'ACCESS_CHANGED');
     await nexus.gql(RememberDocument, { input: { records: [{ id: 'after-unmount', kind: 'workout', vector: vec(0) }] } }, vo2.token);
     const again = await nexus.server.yoga.fetch('http://nexus.test/graphql', {
       method: 'POST',
@@ -115,13 +115,13 @@ describe('nexusEvents on one gateway', () => {
     const s3 = await addSurface(nexus, t.ownerToken, { key: 'sleep-3', homeDomain: 'finance', mounts: [{ domain: 'health', access: 'READ' }] });
     const stream = await subscribe(nexus, s3.token, ['health']);
     await nexus.gql('mutation($id: ID!) { revokeToken(id: $id) }', { id: s3.tokenId }, t.ownerToken);
-    await expect(stream.next(3000)).rejects.toThrow(/stream ended/);
+    await expectEnd(stream, 'TOKEN_REVOKED');
   });
 
   it('ends a stream when its token expires', async () => {
     const s4 = await addSurface(nexus, t.ownerToken, { key: 'sleep-4', homeDomain: 'finance', mounts: [{ domain: 'health', access: 'READ' }], expiresInSeconds: 1 });
     const stream = await subscribe(nexus, s4.token, ['health']);
-    await expect(stream.next(4000)).rejects.toThrow(/stream ended/);
+    await expectEnd(stream, 'TOKEN_EXPIRED', 4000);
   });
 
   it('answers UNAUTHENTICATED to a subscription without a token', async () => {
@@ -223,6 +223,13 @@ const pgUp = await postgresAvailable();
     }
   });
 });
+
+/** The stream's last item says why it ended, and nothing follows it. */
+async function expectEnd(stream: SseStream, reason: string, timeoutMs = 3000): Promise<void> {
+  const last = await stream.next(timeoutMs);
+  expect(last).toMatchObject({ data: null, errors: [{ extensions: { code: 'STREAM_ENDED', reason } }] });
+  await expect(stream.next(timeoutMs)).rejects.toThrow(/stream ended/);
+}
 
 async function waitFor(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

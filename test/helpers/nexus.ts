@@ -101,6 +101,8 @@ export async function startNexus(options: StartOptions = {}): Promise<TestNexus>
     NEXUS_RATE_LIMIT_PER_MINUTE: '0',
     NEXUS_ANONYMOUS_RATE_LIMIT_PER_MINUTE: '0',
     NEXUS_SIGNUP_RATE_LIMIT_PER_HOUR: '0',
+    // An in-process fetch's stream learns that its reader cancelled only at its next write: a heartbeat each second.
+    NEXUS_EVENT_HEARTBEAT: '1',
     ...options.env,
   };
   if (backend === 'postgresql') {

@@ -1,10 +1,10 @@
-// Child process of s3-server-process.ts: runs the S3 test server on the directory given as its argument, prints
+// Child process of s3-server-process.ts: runs the S3 test server on the directory (and port) given as arguments, prints
 // where it listens as one JSON line, and stops when its stdin closes. The parent removes the directory.
 import { startS3Server } from './s3-server.js';
 
-const directory = process.argv[2];
-if (!directory) throw new Error('usage: s3-server-child.ts <directory>');
-const s3 = await startS3Server({ directory });
+const [directory, port] = process.argv.slice(2);
+if (!directory) throw new Error('usage: s3-server-child.ts <directory> [port]');
+const s3 = await startS3Server({ directory, port: port === undefined ? undefined : Number(port) });
 process.stdout.write(`${JSON.stringify({ endpoint: s3.endpoint, port: s3.port })}\n`);
 let stopping = false;
 const stop = async () => {

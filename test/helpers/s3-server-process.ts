@@ -15,9 +15,18 @@ export type S3ServerProcess = Omit<S3TestServer, typeof Symbol.asyncDispose> & {
 
 const CHILD = fileURLToPath(new URL('./s3-server-child.ts', import.meta.url));
 
-export async function startS3ServerProcess(): Promise<S3ServerProcess> {
-  const directory = await mkdtemp(path.join(tmpdir(), 'nexus-s3-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, directory], { stdio: ['pipe', 'pipe', 'inherit'] });
+export interface S3ServerProcessOptions {
+  /** Keep the objects here, and keep them on stop() (to start the server again on them). Default: a new temp directory, removed on stop. */
+  directory?: string;
+  /** Listen on this port (to restart a stopped server where its clients expect it). Default: a free one. */
+  port?: number;
+}
+
+export async function startS3ServerProcess(options: S3ServerProcessOptions = {}): Promise<S3ServerProcess> {
+  const ownDirectory = options.directory === undefined;
+  const directory = options.directory ?? (await mkdtemp(path.join(tmpdir(), 'nexus-s3-')));
+  const args = ['--import', 'tsx', CHILD, directory, ...(options.port === undefined ? [] : [String(options.port)])];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const first = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
@@ -29,7 +38,7 @@ export async function startS3ServerProcess(): Promise<S3ServerProcess> {
     child.once('error', reject);
   }).catch(async (error: unknown) => {
     child.kill();
-    await rm(directory, { recursive: true, force: true });
+    if (ownDirectory) await rm(directory, { recursive: true, force: true });
     throw error;
   });
   const info = JSON.parse(first) as { endpoint: string; port: number };
@@ -47,7 +56,7 @@ export async function startS3ServerProcess(): Promise<S3ServerProcess> {
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
-        await rm(directory, { recursive: true, force: true });
+        if (ownDirectory) await rm(directory, { recursive: true, force: true });
       })()),
   };
 }

@@ -2,6 +2,8 @@
 // The body is pumped eagerly: a stream nobody reads never starts its subscription.
 
 export interface SseEvent {
+  /** The SSE id: line of the event, when it had one. */
+  id?: string;
   data?: any;
   errors?: { message: string; extensions?: { code?: string } }[];
 }
@@ -10,6 +12,8 @@ export interface SseStream {
   /** The next `next` event's payload; rejects after timeoutMs or when the stream ends first. */
   next(timeoutMs?: number): Promise<SseEvent>;
   close(): Promise<void>;
+  /** How many comment lines (heartbeats) have arrived so far. */
+  comments(): number;
 }
 
 export function readSse(res: Response): SseStream {
@@ -20,6 +24,7 @@ export function readSse(res: Response): SseStream {
   let waiting: (() => void) | undefined;
   let ended = false;
   let buffer = '';
+  let comments = 0;
 
   void (async () => {
     try {
@@ -33,7 +38,9 @@ export function readSse(res: Response): SseStream {
           buffer = buffer.slice(end + 2);
           const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
           const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
-          if (data && event !== 'complete') queue.push(JSON.parse(data) as SseEvent);
+          const id = lines.find((l) => l.startsWith('id:'))?.slice(3).trim();
+          comments += lines.filter((l) => l.startsWith(':')).length;
+          if (data && event !== 'complete') queue.push({ ...(JSON.parse(data) as SseEvent), ...(id ? { id } : {}) });
         }
         waiting?.();
       }
@@ -65,5 +72,6 @@ export function readSse(res: Response): SseStream {
     async close() {
       await reader.cancel().catch(() => undefined);
     },
+    comments: () => comments,
   };
 }
