@@ -1,10 +1,11 @@
 // The only entry that listens on a port and handles signals: parse the
-// environment, build the server, serve /graphql, shut down cleanly.
+// environment, build the server, serve /graphql, shut down gracefully on SIGTERM or SIGINT.
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from '../config/env.js';
 import { createLogger } from '../log/logger.js';
 import { createNexusServer } from './create-nexus-server.js';
 import { startMetricsServer } from './metrics-server.js';
+import { createHttpDrain } from './drain-http-server.js';
 
 async function main(): Promise<void> {
   let config;
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     throw error;
   });
   const http = createServer(nexus.yoga);
+  const drain = createHttpDrain(http);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.host, resolve);
@@ -42,21 +44,52 @@ async function main(): Promise<void> {
     `nexus listening on http://localhost:${port}/graphql`,
   );
 
+  // Graceful shutdown: no new connections, live streams ended, in-flight requests finished (within
+  // NEXUS_SHUTDOWN_TIMEOUT, then cut), then tables, database and the PGlite lock closed. A second signal exits at once.
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal during shutdown: exiting now, without closing');
+      process.exit(1);
+    }
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    http.closeAllConnections();
-    http.close(() => {
-      Promise.all([metricsServer?.close(), nexus.close()])
-        .then(() => process.exit(0))
-        .catch((error: unknown) => {
-          log.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        });
-    });
+    void shutdown(signal).then(
+      (code) => process.exit(code),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
+  const shutdown = async (signal: NodeJS.Signals): Promise<number> => {
+    const began = performance.now();
+    const ms = () => Math.round(performance.now() - began);
+    const timeoutMs = config.shutdownTimeoutMs;
+    const drained = drain.close(timeoutMs);
+    log.info({ signal, timeoutMs, inFlight: drain.inFlight() }, 'shutting down: accepting no new connections');
+    // Bounded by the deadline too: a stream that will not end is cut with its connection.
+    await Promise.race([
+      nexus.endStreams().then(
+        () => log.info({ ms: ms() }, 'live streams ended'),
+        (error: unknown) => log.warn({ err: error }, 'ending live streams failed; their connections close with the rest'),
+      ),
+      drained,
+    ]);
+    const { cut } = await drained;
+    if (cut > 0) log.warn({ cut, ms: ms() }, 'shutdown deadline passed: cut the connections of requests still running');
+    else log.info({ ms: ms() }, 'in-flight requests finished; every connection closed');
+    const closed = await Promise.allSettled([nexus.close(), metricsServer?.close()]);
+    const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      log.error({ err: failed.reason, ms: ms() }, 'shutdown failed');
+      return 1;
+    }
+    log.info({ ms: ms() }, 'shut down: tables, database and metrics closed');
+    return 0;
+  };
+  // A promise nobody awaited that failed (a fire-and-forget publish, a client library's internal retry) is a defect to
+  // see in the log, not a reason to drop every request in flight with the process.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }

@@ -70,7 +70,8 @@ export function readSse(res: Response): SseStream {
       return queue.shift() as SseEvent;
     },
     async close() {
-      await reader.cancel().catch(() => undefined);
+      // An in-process stream learns of the cancel only at its next write (a heartbeat): not waited for past a moment.
+      await Promise.race([reader.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 50))]);
     },
     comments: () => comments,
   };
