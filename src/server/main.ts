@@ -78,7 +78,17 @@ async function main(): Promise<void> {
     const { cut } = await drained;
     if (cut > 0) log.warn({ cut, ms: ms() }, 'shutdown deadline passed: cut the connections of requests still running');
     else log.info({ ms: ms() }, 'in-flight requests finished; every connection closed');
-    const closed = await Promise.allSettled([nexus.close(), metricsServer?.close()]);
+    // Closing waits for index builds under way; one that outlives the deadline is left (like a crash mid-build, it is
+    // done again after the next start) rather than holding the exit.
+    const closing = Promise.allSettled([nexus.close(), metricsServer?.close()]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(timeoutMs, 5000))));
+    const closed = await Promise.race([closing, late]);
+    clearTimeout(timer);
+    if (closed === 'late') {
+      log.warn({ ms: ms() }, 'closing took longer than the deadline (an index build under way?): exiting; it is done again after the next start');
+      return 0;
+    }
     const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       log.error({ err: failed.reason, ms: ms() }, 'shutdown failed');
