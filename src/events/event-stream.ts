@@ -51,6 +51,9 @@ export interface EventStreamOptions {
   onClose?: () => void;
 }
 
+/** Items a stream hands out in a row before it lets the event loop serve others. */
+const YIELD_EVERY = 8;
+
 /** Opens a stream; rejects when the feed cannot be listened to (an outage of its channel). */
 export async function openEventStream(feed: EventFeed, options: EventStreamOptions): Promise<EventStream> {
   const { tenantId, queueLimit } = options;
@@ -66,6 +69,7 @@ export async function openEventStream(feed: EventFeed, options: EventStreamOptio
   let endTaken = false;
   let closed = false;
   let paused = false;
+  let handedOut = 0;
   let wake: (() => void) | undefined;
   const signal = () => {
     const w = wake;
@@ -197,7 +201,13 @@ export async function openEventStream(feed: EventFeed, options: EventStreamOptio
           await new Promise<void>((resolve) => (wake = resolve));
           continue;
         }
-        if (queue.length) return { done: false, value: queue.shift()! };
+        if (queue.length) {
+          // Items handed out back to back never wait on I/O, so a burst (a remember of 1,000 records, to hundreds of
+          // streams) would hold the event loop for seconds: every few, the other requests get their turn.
+          if (++handedOut % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+          if (queue.length) return { done: false, value: queue.shift()! };
+          continue;
+        }
         if (ended) {
           if (endTaken) {
             close();
