@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { RememberDocument } from '../generated/graphql.js';
 import { addSurface, signUpTenant, type TestSurface, type TestTenant } from '../helpers/fixtures.js';
-import { postgresAvailable, serviceAvailable, startNexus, type TestNexus } from '../helpers/nexus.js';
+import { postgresAvailable, redisAvailable, startNexus, type TestNexus } from '../helpers/nexus.js';
 import { readSse, type SseStream } from '../helpers/sse.js';
 
 const DIM = 8;
@@ -146,15 +146,7 @@ describe('nexusEvents on one gateway', () => {
   });
 });
 
-const redisUp = await serviceAvailable('Redis at 127.0.0.1:6379', async () => {
-  const probe = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    await probe.ping();
-  } finally {
-    probe.disconnect();
-  }
-});
+const redisUp = await redisAvailable();
 const pgUp = await postgresAvailable();
 
 (redisUp && pgUp ? describe : describe.skip)('nexusEvents across two gateways through Redis', () => {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { addSurface, signUpTenant, type TestSurface, type TestTenant } from '../helpers/fixtures.js';
-import { postgresAvailable, serviceAvailable, startNexus, type TestNexus } from '../helpers/nexus.js';
+import { postgresAvailable, redisAvailable, startNexus, type TestNexus } from '../helpers/nexus.js';
 import { readSse, type SseEvent, type SseStream } from '../helpers/sse.js';
 import { redisServerAvailable, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
@@ -63,15 +63,7 @@ async function expectQuiet(stream: SseStream, ms = 400): Promise<void> {
   await expect(stream.next(ms)).rejects.toThrow(/timed out/);
 }
 
-const redisUp = await serviceAvailable('Redis at 127.0.0.1:6379', async () => {
-  const probe = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    await probe.ping();
-  } finally {
-    probe.disconnect();
-  }
-});
+const redisUp = await redisAvailable();
 const pgUp = await postgresAvailable();
 
 type Log = 'in-process' | 'redis';

@@ -6,20 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
-import { createTestDatabase, postgresAvailable, serviceAvailable } from '../helpers/nexus.js';
-import { Redis } from 'ioredis';
+import { createTestDatabase, postgresAvailable, redisAvailable } from '../helpers/nexus.js';
 
 const DIM = 4;
 const pgUp = await postgresAvailable();
-const redisUp = await serviceAvailable('redis', async () => {
-  const client = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await client.connect();
-    await client.ping();
-  } finally {
-    client.disconnect();
-  }
-});
+const redisUp = await redisAvailable();
 
 const SEARCH = `query { search(input: { vector: [1, 0, 0, 0], domains: ["health"] }) { hits { record { id } } } }`;
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/env.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 import { createNexusServer, type NexusServer } from '../../src/server/create-nexus-server.js';
@@ -33,6 +34,19 @@ export async function serviceAvailable(name: string, probe: () => Promise<void>)
 let pgAvailable: Promise<boolean> | undefined;
 
 /** Whether the PostgreSQL server at 127.0.0.1:5432 answers. */
+/** Whether the shared Redis at 127.0.0.1:6379 answers (outside CI, suites that need it are skipped when it does not). */
+export function redisAvailable(): Promise<boolean> {
+  return serviceAvailable('Redis at 127.0.0.1:6379', async () => {
+    const probe = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await probe.connect();
+      await probe.ping();
+    } finally {
+      probe.disconnect();
+    }
+  });
+}
+
 export function postgresAvailable(): Promise<boolean> {
   pgAvailable ??= serviceAvailable('the PostgreSQL server at 127.0.0.1:5432', async () => {
     const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
